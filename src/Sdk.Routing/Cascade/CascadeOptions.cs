@@ -44,13 +44,15 @@ public sealed class CascadeOptions
     public bool EscalateWhenConfidenceUnknown { get; set; } = true;
 
     /// <summary>Gets or sets the test that tells a context-window overflow from other failures of the source tier (for the recorded reason).</summary>
-    /// <value>The default recognises messages that mention the context or prompt being too long.</value>
+    /// <value>The default recognises LocalLlm's <see cref="PromptLengthException"/> and, from other clients, messages that say the context or prompt is too long.</value>
     public Func<Exception, bool> IsContextOverflow { get; set; } = LooksLikeContextOverflow;
 
     private static bool LooksLikeContextOverflow(Exception exception)
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
+            if (e is PromptLengthException)
+                return true;
             string m = e.Message;
             bool mentionsContext = m.Contains("context", StringComparison.OrdinalIgnoreCase) || m.Contains("max_length", StringComparison.OrdinalIgnoreCase) || m.Contains("prompt", StringComparison.OrdinalIgnoreCase);
             bool tooLong = m.Contains("exceed", StringComparison.OrdinalIgnoreCase) || m.Contains("too long", StringComparison.OrdinalIgnoreCase) || m.Contains("overflow", StringComparison.OrdinalIgnoreCase) || m.Contains("longer than", StringComparison.OrdinalIgnoreCase);

@@ -12,10 +12,10 @@ public enum EscalationReason
     /// <summary>A guardrail marked the small tier's answer for escalation (<see cref="RoutingPropertyNames.GuardrailsEscalate"/>).</summary>
     GuardrailEscalate,
 
-    /// <summary>Structured output was requested and the small tier's answer did not satisfy it (invalid JSON).</summary>
+    /// <summary>Structured output was requested and the tier's answer did not satisfy it (invalid JSON, or LocalLlm's <see cref="StructuredOutputException"/>).</summary>
     InvalidStructuredOutput,
 
-    /// <summary>The prompt did not fit the small tier's context window (the tier said so by throwing).</summary>
+    /// <summary>The prompt did not fit the tier's context window (the tier said so by throwing, e.g. <see cref="PromptLengthException"/>).</summary>
     ContextOverflow,
 
     /// <summary>The tier failed (an exception, a refused connection or a timeout) and the request failed over.</summary>

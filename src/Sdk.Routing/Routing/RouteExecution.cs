@@ -55,6 +55,7 @@ internal sealed class RouteExecution(IReadOnlyList<ChatMessage> messages, ILogge
         {
             null => EscalationReason.None,
             CascadeEscalationException e => e.Reason,
+            StructuredOutputException => EscalationReason.InvalidStructuredOutput,
             _ when call.Cascade?.IsContextOverflow(exception) == true => EscalationReason.ContextOverflow,
             _ => EscalationReason.TierFailed,
         };

@@ -50,12 +50,9 @@ public sealed class IntentRoutingStrategy : IRoutingStrategy
         string instructions = Instructions
             ?? $"Label the user's request with exactly one of these intents: {string.Join(", ", _intents.Keys)}. Answer with the label only.";
         ChatMessage[] prompt = [new(ChatRole.System, instructions), new(ChatRole.User, request.LastUserText)];
-        var options = new ChatOptions
-        {
-            Temperature = 0,
-            MaxOutputTokens = 16,
-            AdditionalProperties = new() { [GrammarPropertyName] = Grammar },
-        };
+        // The regex grammar (llguidance in a LocalLlm tier) makes the output one of the labels; other clients
+        // ignore it, and an answer outside the labels makes the strategy abstain.
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 16 }.WithRegexGrammar(Grammar);
         string label;
         try
         {
@@ -72,7 +69,4 @@ public sealed class IntentRoutingStrategy : IRoutingStrategy
         RoutingLog.IntentOutsideLabels(_logger, Name);
         return null;
     }
-
-    // Replaced by the core's ChatOptions.WithRegexGrammar once it lands.
-    internal const string GrammarPropertyName = "localllm.grammar.regex";
 }

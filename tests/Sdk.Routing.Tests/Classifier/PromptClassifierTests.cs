@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using LocalLlm.Routing.Classifier;
+using LocalLlm.Routing.Strategies;
+using LocalLlm.TestSupport;
+using Microsoft.Extensions.AI;
+
+namespace LocalLlm.Routing.Tests.Classifier;
+
+public sealed class PromptClassifierTests
+{
+    [Fact]
+    public void LoadDefault_ShipsAsAnEmbeddedResource_LoadsAndScores()
+    {
+        Assert.Contains("LocalLlm.Routing.prompt-classifier.bin", typeof(PromptClassifier).Assembly.GetManifestResourceNames());
+        PromptClassifier classifier = PromptClassifier.LoadDefault();
+
+        float score = classifier.Score("Which of the following is a prime number?\nA. 4\nB. 6\nC. 7\nD. 9\nAnswer:");
+
+        Assert.InRange(score, 0f, 1f);
+        Assert.Contains("held-out APGR", classifier.Description, StringComparison.Ordinal);
+        Assert.Same(classifier, PromptClassifier.LoadDefault());
+    }
+
+    [Fact]
+    public void ThresholdForLargeShare_IsMonotoneAndSplitsRouteLlmPromptsNearTheShare()
+    {
+        PromptClassifier classifier = PromptClassifier.LoadDefault();
+        string[] prompts = [.. Directory.GetFiles(RepoPaths.Dataset("routellm/mmlu/responses"), "mmlu_*.csv")
+            .SelectMany(f => File.ReadAllText(f).Split("\nAnswer:", StringSplitOptions.None).SkipLast(1))
+            .Where((_, i) => i % 7 == 0)];
+        Assert.True(prompts.Length > 1000, $"only {prompts.Length} prompts read");
+        float[] scores = [.. prompts.Select(classifier.Score)];
+
+        float t20 = classifier.ThresholdForLargeShare(0.2), t50 = classifier.ThresholdForLargeShare(0.5), t80 = classifier.ThresholdForLargeShare(0.8);
+        Assert.True(t20 > t50 && t50 > t80);
+        Assert.Equal(float.PositiveInfinity, classifier.ThresholdForLargeShare(0));
+        double share50 = scores.Count(s => s >= t50) / (double)scores.Length;
+        Assert.InRange(share50, 0.4, 0.6);
+    }
+
+    [Fact]
+    public void Load_NotAClassifier_ThrowsInvalidData()
+    {
+        using var garbage = new MemoryStream([1, 2, 3, 4]);
+        Assert.ThrowsAny<InvalidDataException>(() => PromptClassifier.Load(garbage));
+    }
+
+    [Fact]
+    public async Task ClassifierRoutingStrategy_RoutesByScoreAgainstTheThreshold()
+    {
+        var strategy = new ClassifierRoutingStrategy(PromptClassifier.LoadDefault(), largeShare: 0.5);
+        string prompt = "Find the degree for the given field extension Q(sqrt(2), sqrt(3)) over Q.\nA. 0\nB. 4\nC. 2\nD. 6";
+
+        RouteChoice choice = (await strategy.ChooseAsync(new RoutingRequest([new ChatMessage(ChatRole.User, prompt)], null), default))!;
+
+        float score = PromptClassifier.LoadDefault().Score(prompt);
+        Assert.Equal(score >= strategy.Threshold ? "large" : "small", choice.Tier);
+        Assert.StartsWith("score ", choice.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>("stream", () => PromptClassifier.Load(null!));
+        Assert.Throws<ArgumentNullException>("prompt", () => PromptClassifier.LoadDefault().Score(null!));
+        Assert.Throws<ArgumentNullException>("classifier", () => new ClassifierRoutingStrategy(null!, 0.5));
+        Assert.Throws<ArgumentOutOfRangeException>("largeShare", () => new ClassifierRoutingStrategy(PromptClassifier.LoadDefault(), 1.5));
+        Assert.Throws<ArgumentNullException>("rules", () => new RuleRoutingStrategy(null!));
+        Assert.Throws<ArgumentNullException>("keywords", () => RoutingRule.ContainsKeyword(null!, "large"));
+        Assert.Throws<ArgumentException>("keywords", () => RoutingRule.ContainsKeyword([], "large"));
+        Assert.Throws<ArgumentNullException>("router", () => new IntentRoutingStrategy(null!, new Dictionary<string, string> { ["a"] = "small" }));
+        Assert.Throws<ArgumentException>("intents", () => new IntentRoutingStrategy(new Fakes.FakeChatClient("r"), new Dictionary<string, string>()));
+        Assert.Throws<ArgumentNullException>("messages", () => new RoutingRequest(null!, null));
+    }
+}
