@@ -1,0 +1,9 @@
+using LocalLlm.Memory;
+
+namespace LocalLlm.Bench.Running;
+
+/// <summary>The runtime overhead the planner should assume for a bench model (CPU execution provider).</summary>
+internal static class RuntimeProfile
+{
+    public static RuntimeOverhead For(BenchModel model) => RuntimeOverhead.OnnxRuntimeGenAICpu;
+}
