@@ -9,7 +9,7 @@ namespace LocalLlm.Bench.Running;
 /// <summary>The machine a report was measured on.</summary>
 internal sealed record MachineInfo(
     string Cpu, int Cores, long MemoryBytes, double CopyBandwidthGBps, string Os, string Dotnet,
-    string OrtGenAI, string Ort, string? CudaUnavailableReason)
+    string OrtGenAI, string Ort, string? CudaUnavailableReason, string LoadAverage)
 {
     public static MachineInfo Probe()
     {
@@ -34,7 +34,8 @@ internal sealed record MachineInfo(
                 memory = long.Parse(total.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         }
         return new MachineInfo(cpu, Environment.ProcessorCount, memory, ProbeCopyBandwidth(), RuntimeInformation.OSDescription,
-            RuntimeInformation.FrameworkDescription, PackageVersion("Microsoft.ML.OnnxRuntimeGenAI"), PackageVersion("Microsoft.ML.OnnxRuntime"), CudaUnavailable());
+            RuntimeInformation.FrameworkDescription, PackageVersion("Microsoft.ML.OnnxRuntimeGenAI"), PackageVersion("Microsoft.ML.OnnxRuntime"), CudaUnavailable(),
+            File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown");
     }
 
     /// <summary>Why the CUDA execution provider cannot run here, or null when it might.</summary>
@@ -90,6 +91,7 @@ internal sealed record MachineInfo(
         sb.AppendLine(CultureInfo.InvariantCulture, $"| cores (logical) | {Cores} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| memory | {MemoryBytes / (1024.0 * 1024 * 1024):0.0} GiB |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| memory copy bandwidth (256 MiB, best of 5, read+write) | {CopyBandwidthGBps:0.0} GB/s |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| load average at start (1, 5, 15 min) | {LoadAverage} (other processes share these cores; ratios within a run are fair, absolute rates are pessimistic) |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| OS | {Os} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| .NET | {Dotnet} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| ONNX Runtime GenAI | {OrtGenAI} |");

@@ -18,7 +18,7 @@ internal sealed class ConcurrencySuite : ISuite
     public async Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
     {
         BenchModel bm = context.Models.Primary();
-        int promptTokens = context.Quick ? 32 : 128, newTokens = context.Quick ? 8 : 32, reps = context.Reps(3);
+        int promptTokens = context.Quick ? 32 : 128, newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
         int[] streams = context.Quick ? [1, 2] : [1, 2, 4, 8];
         using var model = new Model(bm.Folder);
         using var tokenizer = new Tokenizer(model);
@@ -28,7 +28,10 @@ internal sealed class ConcurrencySuite : ISuite
         {
             ("raw ORT GenAI generators, one thread each", () => new RawLoopRunner(model, tokenizer, SearchSettings.Greedy)),
         };
-        engines.AddRange(LocalLlmRunners.Concurrent(context, bm));
+        // LocalLlm admits up to MaxConcurrentRequests at once (each with its own generator); the rest queue.
+        using var localLlm = new LocalLlmEngine(bm, maxConcurrentRequests: streams.Max());
+        IGenerationRunner localRunner = localLlm.Runner();
+        engines.Add(($"LocalLlmChatClient (MaxConcurrentRequests {streams.Max()})", () => localRunner));
 
         var table = new MarkdownTable("engine", "streams", "aggregate tok/s median", "vs 1 stream", "worst TTFT median ms", "worst TTFT p95 ms");
         var series = new List<(string, double[], double[])>();

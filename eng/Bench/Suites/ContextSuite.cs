@@ -17,7 +17,7 @@ internal sealed class ContextSuite : ISuite
     {
         BenchModel bm = context.Models.Primary();
         int[] lengths = context.Quick ? [16, 64, 256] : [128, 512, 1024, 2048, 4096];
-        int newTokens = context.Quick ? 8 : 32, reps = context.Reps(3);
+        int newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
         var table = new MarkdownTable("prompt tokens", "TTFT median ms", "TTFT p95 ms", "prefill tok/s", "per-token median ms", "per-token p95 ms",
             "RSS growth MiB (peak − loaded)", "planned KV MiB", "planned KV + activations MiB");
         var xs = new List<double>();

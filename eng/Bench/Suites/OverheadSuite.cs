@@ -39,7 +39,9 @@ internal sealed class OverheadSuite : ISuite
                 AdditionalProperties = new() { ["min_length"] = exactPrompt + n },
             }),
         };
-        runners.AddRange(LocalLlmRunners.Create(context, bm, model, tokenizer));
+        (IReadOnlyList<IGenerationRunner> localLlm, IDisposable owner) = LocalLlmRunners.Create(bm, model, tokenizer);
+        using IDisposable localLlmOwner = owner;
+        runners.AddRange(localLlm);
 
         Dictionary<string, List<GenerationSample>> samples = runners.ToDictionary(r => r.Name, _ => new List<GenerationSample>());
         foreach (IGenerationRunner r in runners)

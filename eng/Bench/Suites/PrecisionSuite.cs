@@ -15,7 +15,7 @@ internal sealed class PrecisionSuite : ISuite
 
     public async Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
     {
-        int promptTokens = context.Quick ? 32 : 128, newTokens = context.Quick ? 16 : 64, reps = context.Reps(3);
+        int promptTokens = context.Quick ? 32 : 128, newTokens = context.Quick ? 16 : 32, reps = context.Reps(3);
         var table = new MarkdownTable("model", "file MiB", "load s", "prefill tok/s", "decode median tok/s", "per-token p95 ms", "peak RSS MiB", "planned MiB", "planner error");
         var labels = new List<string>();
         var decode = new List<double>();

@@ -21,7 +21,7 @@ internal sealed class TurnsSuite : ISuite
     public Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
     {
         BenchModel bm = context.Models.Primary();
-        int turns = context.Quick ? 3 : 6, userTokens = context.Quick ? 16 : 64, replyTokens = context.Quick ? 8 : 32, reps = context.Reps(3);
+        int turns = context.Quick ? 3 : 4, userTokens = context.Quick ? 16 : 64, replyTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
         using var model = new Model(bm.Folder);
         using var tokenizer = new Tokenizer(model);
         string user = PromptBuilder.ForTokens(tokenizer, userTokens);
