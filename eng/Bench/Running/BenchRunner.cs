@@ -52,6 +52,8 @@ internal static class BenchRunner
                     }
                     task.Value = 1;
                     task.StopTask();
+                    // Rewrite the report after every suite: a long run that is stopped still leaves its numbers.
+                    ReportWriter.Write(context, results, Stopwatch.GetElapsedTime(start));
                     context.Log($"{suite.Name}: {Stopwatch.GetElapsedTime(suiteStart).TotalSeconds:0} s");
                 }
             });
