@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using LocalLlm.Bench.Decoding;
 using LocalLlm.Bench.Planning;
 using LocalLlm.Bench.Running;
 
@@ -33,5 +34,6 @@ child.Hidden = true;
 child.SetAction(parse => ChildRun.Execute(JsonSerializer.Deserialize<ChildRequest>(parse.GetValue(request)!)!, Console.Out));
 root.Subcommands.Add(child);
 root.Subcommands.Add(PlanCommand.Create());
+root.Subcommands.Add(DecodingCostCommand.Create());
 
 return await root.Parse(args).InvokeAsync();
