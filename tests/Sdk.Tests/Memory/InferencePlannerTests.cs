@@ -1,0 +1,206 @@
+using LocalLlm.Memory;
+using LocalLlm.TestSupport;
+
+namespace LocalLlm.Tests.Memory;
+
+public sealed class InferencePlannerTests
+{
+    // The seed: a 6B-parameter model needs 24 GB in fp32, 12 GB in fp16 and 6 GB in int8 (weights alone).
+    [Theory]
+    [InlineData(NumberFormat.Fp32, 24_000_000_000L)]
+    [InlineData(NumberFormat.Fp16, 12_000_000_000L)]
+    [InlineData(NumberFormat.Bf16, 12_000_000_000L)]
+    [InlineData(NumberFormat.Int8, 6_000_000_000L)]
+    [InlineData(NumberFormat.Int4, 3_000_000_000L)]
+    public void WeightBytes_SixBillionWithoutScales_MatchesSeed(NumberFormat format, long expected)
+    {
+        Assert.Equal(expected, InferencePlanner.WeightBytes(6_000_000_000L, format, scaleFormat: null));
+    }
+
+    [Fact]
+    public void WeightBytes_Int8WithFp32ScalePerBlockOf32_AddsOneEighthByte()
+    {
+        // 6e9 / 32 blocks × 4 B = 0.75e9 B on top of 6e9 B.
+        Assert.Equal(6_750_000_000L, InferencePlanner.WeightBytes(6_000_000_000L, NumberFormat.Int8));
+    }
+
+    [Fact]
+    public void WeightBytes_Int4WithFp16ScalesAndZeroPoints_AddsScaleAndHalfByteZeroPoint()
+    {
+        // 3e9 B of nibbles + 187.5e6 blocks × (2 B scale + 0.5 B zero point).
+        Assert.Equal(3_468_750_000L, InferencePlanner.WeightBytes(6_000_000_000L, NumberFormat.Int4, 32, NumberFormat.Fp16, zeroPoints: true));
+    }
+
+    [Fact]
+    public void WeightBytes_FloatFormat_IgnoresScales()
+    {
+        Assert.Equal(400L, InferencePlanner.WeightBytes(100, NumberFormat.Fp32, 32, NumberFormat.Fp32, zeroPoints: true));
+    }
+
+    [Fact]
+    public void WeightBytes_NegativeParameters_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>("parameters", () => InferencePlanner.WeightBytes(-1, NumberFormat.Fp32));
+    }
+
+    [Fact]
+    public void Parameters_PublishedShapes_MatchPublishedCounts()
+    {
+        // Qwen2.5-0.5B is published as 0.49B parameters, Llama-3.2-1B as 1.24B, Llama-2-7B as 6.74B.
+        Assert.Equal(494_032_768L, KnownShapes.Qwen25_05B().Parameters);
+        Assert.Equal(1_235_814_400L, KnownShapes.Llama32_1B().Parameters);
+        Assert.Equal(6_738_415_616L, KnownShapes.Llama2_7B().Parameters);
+    }
+
+    [Fact]
+    public void ModelWeightBytes_TinyInt4Shape_MatchesHandComputation()
+    {
+        var shape = new ModelShape
+        {
+            Layers = 1, HiddenSize = 64, AttentionHeads = 2, KeyValueHeads = 1, HeadSize = 32,
+            VocabSize = 100, IntermediateSize = 128, Precision = NumberFormat.Int4,
+        };
+        // Matrices: q 4096 + k,v 4096 + o 4096 + MLP 24576 + lm_head 6400 = 43264 nibbles = 21632 B,
+        // 1352 blocks × 4 B scales = 5408 B. Embedding 6400 + norms 192 = 6592 fp32 = 26368 B.
+        Assert.Equal(21_632L + 5_408L + 26_368L, InferencePlanner.ModelWeightBytes(shape));
+    }
+
+    [Fact]
+    public void KvCacheBytes_Qwen05BFp32At4096Tokens_Is96MiB()
+    {
+        // 2 × 24 layers × 2 KV heads × 64 × 4 B = 24576 B per token.
+        ModelShape qwen = KnownShapes.Qwen25_05B();
+        Assert.Equal(24_576L, InferencePlanner.KvCacheBytesPerToken(qwen));
+        Assert.Equal(96L * 1024 * 1024, InferencePlanner.KvCacheBytes(qwen, 4096));
+    }
+
+    [Fact]
+    public void KvCacheBytes_GrowsLinearlyInTokensAndBatch()
+    {
+        ModelShape llama = KnownShapes.Llama32_1B(NumberFormat.Fp16);
+        Assert.Equal(32_768L, InferencePlanner.KvCacheBytesPerToken(llama)); // 2 × 16 × 8 × 64 × 2 B
+        Assert.Equal(2 * InferencePlanner.KvCacheBytes(llama, 1000), InferencePlanner.KvCacheBytes(llama, 2000));
+        Assert.Equal(4 * InferencePlanner.KvCacheBytes(llama, 1000), InferencePlanner.KvCacheBytes(llama, 1000, batch: 4));
+    }
+
+    [Fact]
+    public void KvCacheBytes_Int4Model_UsesFp32Cache()
+    {
+        Assert.Equal(InferencePlanner.KvCacheBytesPerToken(KnownShapes.Qwen25_05B(NumberFormat.Fp32)),
+            InferencePlanner.KvCacheBytesPerToken(KnownShapes.Qwen25_05B(NumberFormat.Int4)));
+        Assert.Equal(InferencePlanner.KvCacheBytesPerToken(KnownShapes.Qwen25_05B(NumberFormat.Fp32)) / 2,
+            InferencePlanner.KvCacheBytesPerToken(KnownShapes.Qwen25_05B(NumberFormat.Fp16)));
+    }
+
+    [Fact]
+    public void PrefillActivationBytes_TinyShape_MatchesHandComputation()
+    {
+        var shape = new ModelShape
+        {
+            Layers = 1, HiddenSize = 8, AttentionHeads = 2, KeyValueHeads = 2, HeadSize = 4,
+            VocabSize = 10, IntermediateSize = 16,
+        };
+        // 3 tokens, fp32: logits 3×10×4 = 120, scores 2×3×3×4 = 72, MLP 3×16×4×2 = 384, hidden 3×8×4×4 = 384.
+        Assert.Equal(960L, InferencePlanner.PrefillActivationBytes(shape, 3));
+    }
+
+    [Fact]
+    public void Estimate_KvCacheDominatesWeightsAtLongContextOnlyForLargeBatches()
+    {
+        ModelShape llama = KnownShapes.Llama32_1B(NumberFormat.Int4);
+        MemoryBreakdown shortContext = InferencePlanner.Estimate(llama, new InferenceWorkload(128, 256));
+        MemoryBreakdown longContext = InferencePlanner.Estimate(llama, new InferenceWorkload(128, 131_072));
+
+        Assert.True(shortContext[InferencePlanner.KvCache] < shortContext[InferencePlanner.Weights] / 10);
+        Assert.True(longContext[InferencePlanner.KvCache] > longContext[InferencePlanner.Weights]);
+        Assert.Equal(longContext.Components.Sum(c => c.Bytes), longContext.DeviceBytes);
+        Assert.Equal(0, longContext.HostBytes);
+    }
+
+    [Fact]
+    public void Estimate_RuntimeOverhead_AddsFixedBytesAndScalesWeights()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Fp16);
+        var workload = new InferenceWorkload(16, 32);
+        MemoryBreakdown bare = InferencePlanner.Estimate(qwen, workload, RuntimeOverhead.None);
+        MemoryBreakdown doubled = InferencePlanner.Estimate(qwen, workload, new RuntimeOverhead(1000, 2.0));
+
+        Assert.Equal(InferencePlanner.ModelWeightBytes(qwen), bare[InferencePlanner.Weights]);
+        Assert.Equal(2 * bare[InferencePlanner.Weights], doubled[InferencePlanner.Weights]);
+        Assert.Equal(1000L, doubled[InferencePlanner.Runtime]);
+    }
+
+    [Fact]
+    public void Estimate_PromptLongerThanMaxLength_ThrowsNamingTheFix()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => InferencePlanner.Estimate(KnownShapes.Qwen25_05B(), new InferenceWorkload(100, 50)));
+        Assert.Contains("raise MaxLength", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Estimate_BadShape_ThrowsNamingTheField()
+    {
+        ModelShape bad = KnownShapes.Qwen25_05B() with { KeyValueHeads = 3 };
+        var ex = Assert.Throws<ArgumentException>(() => InferencePlanner.Estimate(bad, new InferenceWorkload(1, 1)));
+        Assert.Contains("KeyValueHeads", ex.Message, StringComparison.Ordinal);
+
+        ModelShape zero = KnownShapes.Qwen25_05B() with { Layers = 0 };
+        Assert.Contains("Layers", Assert.Throws<ArgumentException>(() => InferencePlanner.Estimate(zero, new InferenceWorkload(1, 1))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recommend_Budget_ReturnsLargestFittingLengthAndConcurrency()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Int4);
+        long budget = 4L * 1024 * 1024 * 1024;
+        InferenceRecommendation r = InferencePlanner.Recommend(qwen, budget, maxLength: 2048, concurrency: 2);
+
+        Assert.InRange(r.MaxLength, 1, qwen.ContextLength);
+        Assert.True(InferencePlanner.Estimate(qwen, new InferenceWorkload(r.MaxLength, r.MaxLength, 2)).DeviceBytes <= budget);
+        Assert.True(InferencePlanner.Estimate(qwen, new InferenceWorkload(r.MaxLength + 1, r.MaxLength + 1, 2)).DeviceBytes > budget);
+        Assert.True(r.MaxConcurrency >= 1);
+        Assert.True(InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2048, r.MaxConcurrency)).DeviceBytes <= budget);
+        Assert.True(InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2048, r.MaxConcurrency + 1)).DeviceBytes > budget);
+    }
+
+    [Fact]
+    public void Recommend_BudgetBelowWeights_ReturnsZeros()
+    {
+        InferenceRecommendation r = InferencePlanner.Recommend(KnownShapes.Llama32_1B(), 100L * 1024 * 1024, 512);
+        Assert.Equal(0, r.MaxLength);
+        Assert.Equal(0, r.MaxConcurrency);
+    }
+
+    [Fact]
+    public void FromGenAIConfig_ThirdPartyFolder_ReadsShape()
+    {
+        ModelShape shape = ModelShape.FromGenAIConfig(RepoPaths.SharedModel("tiny-random-llama-fp16"), 64, NumberFormat.Fp16);
+        Assert.Equal(2, shape.Layers);
+        Assert.Equal(16, shape.HiddenSize);
+        Assert.Equal(1, shape.AttentionHeads);
+        Assert.Equal(1, shape.KeyValueHeads);
+        Assert.Equal(16, shape.HeadSize);
+        Assert.Equal(32000, shape.VocabSize);
+        Assert.Equal(2048, shape.ContextLength);
+    }
+
+    [Fact]
+    public void FromGenAIConfig_FolderWithoutConfig_ThrowsFileNotFound()
+    {
+        using var dir = new TempDirectory();
+        var ex = Assert.Throws<FileNotFoundException>(() => ModelShape.FromGenAIConfig(dir.Path, 64, NumberFormat.Fp32));
+        Assert.Contains("genai_config.json", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToMarkdownTable_ListsEveryComponentAndTotal()
+    {
+        MemoryBreakdown b = InferencePlanner.Estimate(KnownShapes.Qwen25_05B(NumberFormat.Int4), new InferenceWorkload(128, 256));
+        string table = b.ToMarkdownTable();
+        foreach (MemoryComponent c in b.Components)
+            Assert.Contains($"| {c.Name} |", table, StringComparison.Ordinal);
+        Assert.Contains(MemoryBreakdown.FormatBytes(b.DeviceBytes), table, StringComparison.Ordinal);
+        Assert.Equal("1.50 GiB", MemoryBreakdown.FormatBytes(1536L * 1024 * 1024));
+        Assert.Equal("512 B", MemoryBreakdown.FormatBytes(512));
+    }
+}
