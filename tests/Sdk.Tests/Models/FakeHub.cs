@@ -27,6 +27,7 @@ internal sealed class FakeHub : IAsyncDisposable
     private readonly Dictionary<string, byte[]> _files;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new();
     private readonly ConcurrentDictionary<string, long> _served = new();
+    private readonly ConcurrentDictionary<string, long> _servedByRun = new();
 
     private FakeHub(WebApplication app, Dictionary<string, byte[]> files)
     {
@@ -73,6 +74,12 @@ internal sealed class FakeHub : IAsyncDisposable
     public long BytesServed(string file) => _served.GetValueOrDefault(file);
 
     public long TotalBytesServed => _served.Values.Sum();
+
+    /// <summary>Bytes served to requests carrying <c>X-Test-Run: {run}</c> (a client's default header), so that bytes a
+    /// cancelled earlier run still had in flight are not counted against a later one.</summary>
+    public long BytesServedToRun(string run, string? file = null) => file is null
+        ? _servedByRun.Where(kv => kv.Key.StartsWith(run + "|", StringComparison.Ordinal)).Sum(kv => kv.Value)
+        : _servedByRun.GetValueOrDefault($"{run}|{file}");
 
     public long TotalSize => _files.Values.Sum(f => (long)f.Length);
 
@@ -165,6 +172,7 @@ internal sealed class FakeHub : IAsyncDisposable
             int n = (int)Math.Min(chunk, end - pos);
             await ctx.Response.Body.WriteAsync(body.AsMemory((int)pos, n), ctx.RequestAborted);
             _served.AddOrUpdate(file, n, (_, v) => v + n);
+            _servedByRun.AddOrUpdate($"{ctx.Request.Headers["X-Test-Run"]}|{file}", n, (_, v) => v + n);
             if (ChunkDelay > TimeSpan.Zero)
                 await Task.Delay(ChunkDelay, ctx.RequestAborted);
         }
