@@ -1,2 +1,2 @@
-// Placeholder until the forge lands: prints usage.
-System.Console.WriteLine("ModelForge: writes ONNX Runtime GenAI model folders. (under construction)");
+// ModelForge command line; see docs/modelforge.md.
+return LocalLlm.ModelForge.Cli.ForgeCommand.Run(args);

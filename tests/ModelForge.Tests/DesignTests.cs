@@ -1,0 +1,105 @@
+using LocalLlm.TestSupport;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm.ModelForge.Tests;
+
+/// <summary>Every design, precision and attention variant runs through the raw ONNX Runtime GenAI API and does what it was designed to do.</summary>
+public sealed class DesignTests
+{
+    public static TheoryData<WeightPrecision, AttentionKind> Variants()
+    {
+        var data = new TheoryData<WeightPrecision, AttentionKind>();
+        foreach (WeightPrecision p in Enum.GetValues<WeightPrecision>())
+        {
+            foreach (AttentionKind a in Enum.GetValues<AttentionKind>())
+                data.Add(p, a);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Copy_EveryVariant_RepeatsTheLastLagTokens(WeightPrecision precision, AttentionKind attention)
+    {
+        const int Lag = 5;
+        using var temp = new TempDirectory();
+        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, Attention = attention, Lag = Lag });
+        using var model = new Model(folder);
+        int[] prompt = ByteTokenizer.Encode("The quick brown fox jumps over the lazy dog. Héllo €!");
+
+        int[] generated = RawApi.Greedy(model, prompt, 24);
+
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 24, Lag), generated);
+        Assert.Equal(ByteTokenizer.Encode("dog. Héllo €!")[^Lag..], generated[..Lag]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Successor_EveryVariant_CountsUpByOne(WeightPrecision precision, AttentionKind attention)
+    {
+        using var temp = new TempDirectory();
+        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Successor, Precision = precision, Attention = attention });
+        using var model = new Model(folder);
+        int[] prompt = ByteTokenizer.Encode("Count from A: A");
+
+        int[] generated = RawApi.Greedy(model, prompt, 20);
+
+        Assert.Equal(SuccessorDesign.ExpectedContinuation(prompt, 20), generated);
+        Assert.Equal("BCDEFGHIJKLMNOPQRSTU", ByteTokenizer.Decode(generated));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void FixedDistribution_EveryVariant_ReturnsTheDesignedLogits(WeightPrecision precision, AttentionKind attention)
+    {
+        using var temp = new TempDirectory();
+        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.FixedDistribution, Precision = precision, Attention = attention });
+        using var model = new Model(folder);
+        using var p = new GeneratorParams(model);
+        p.SetSearchOption("max_length", 64);
+        using var g = new Generator(model, p);
+        g.AppendTokens(ByteTokenizer.Encode("any input at all"));
+
+        for (int step = 0; step < 3; step++)
+        {
+            float[] logits = LastLogits(g);
+            Assert.Equal(FixedDistribution.Logits, logits); // exact: every designed value is representable in fp16
+            g.GenerateNextToken();
+            Assert.Equal('a', g.GetNextTokens()[0]); // greedy picks the largest logit
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Random_TinyShape_GeneratesValidIdsDeterministically(WeightPrecision precision, AttentionKind attention)
+    {
+        var shape = new ModelShape(HiddenSize: 64, Layers: 2, AttentionHeads: 4, KeyValueHeads: 2, HeadSize: 16,
+            IntermediateSize: 96, VocabSize: 300, ContextLength: 256);
+        using var temp = new TempDirectory();
+        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Random, Shape = shape, Seed = 7, Precision = precision, Attention = attention });
+        using var model = new Model(folder);
+        int[] prompt = ByteTokenizer.Encode("benchmark prompt");
+
+        int[] first = RawApi.Greedy(model, prompt, 12);
+        int[] second = RawApi.Greedy(model, prompt, 12);
+
+        Assert.NotEmpty(first);
+        Assert.Equal(first, second);
+        Assert.All(first, t => Assert.InRange(t, 0, shape.VocabSize - 1));
+    }
+
+    private static float[] LastLogits(Generator g)
+    {
+        using Tensor tensor = g.GetOutput("logits");
+        long[] shape = tensor.Shape();
+        int vocab = (int)shape[^1];
+        int rows = (int)(tensor.NumElements() / vocab);
+        if (tensor.Type() == ElementType.float16)
+        {
+            ReadOnlySpan<ushort> bits = tensor.GetData<ushort>().Slice((rows - 1) * vocab, vocab);
+            return bits.ToArray().Select(b => (float)BitConverter.UInt16BitsToHalf(b)).ToArray();
+        }
+        Assert.Equal(ElementType.float32, tensor.Type());
+        return tensor.GetData<float>().Slice((rows - 1) * vocab, vocab).ToArray();
+    }
+}
