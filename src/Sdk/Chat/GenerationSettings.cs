@@ -1,0 +1,108 @@
+using System.Globalization;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace LocalLlm;
+
+/// <summary>
+/// A request's <see cref="ChatOptions"/> mapped to ONNX Runtime GenAI search options, validated first so that
+/// nonsense fails with a message naming the option instead of a native error. The mapping is the README's table.
+/// </summary>
+internal sealed record GenerationSettings
+{
+    public required int MaxOutputTokens { get; init; }
+    public bool DoSample { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? TopK { get; init; }
+    public long? Seed { get; init; }
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+    public double? RepetitionPenalty { get; init; }
+    public int? NoRepeatNgramSize { get; init; }
+    public int NumBeams { get; init; } = 1;
+    public double? LengthPenalty { get; init; }
+    public bool? EarlyStopping { get; init; }
+    public int? MinOutputTokens { get; init; }
+    public int CandidateCount { get; init; } = 1;
+    public bool LogProbabilities { get; init; }
+
+    /// <summary>llguidance type and data (json_schema, regex or lark_grammar), or null.</summary>
+    public (string Type, string Data)? Guidance { get; init; }
+
+    /// <summary>True when output must be one JSON value: generation stops when it closes, and it is validated.</summary>
+    public bool JsonOutput { get; init; }
+
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its valid range.</exception>
+    public static GenerationSettings From(ChatOptions? options, int defaultMaxOutputTokens, ILogger logger)
+    {
+        if (options is null) return new() { MaxOutputTokens = defaultMaxOutputTokens };
+
+        if (options.MaxOutputTokens is { } max && max <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), max, $"ChatOptions.MaxOutputTokens must be at least 1 (was {max}); leave it null for the default of {defaultMaxOutputTokens}.");
+        if (options.Temperature is { } t && (!float.IsFinite(t) || t < 0))
+            throw new ArgumentOutOfRangeException(nameof(options), t, $"ChatOptions.Temperature must be a finite number ≥ 0 (was {t.ToString(CultureInfo.InvariantCulture)}); 0 means greedy decoding.");
+        if (options.TopP is { } p && (!float.IsFinite(p) || p <= 0 || p > 1))
+            throw new ArgumentOutOfRangeException(nameof(options), p, $"ChatOptions.TopP must be in (0, 1] (was {p.ToString(CultureInfo.InvariantCulture)}).");
+        if (options.TopK is { } k && k <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), k, $"ChatOptions.TopK must be at least 1 (was {k}).");
+        if (options.StopSequences?.Any(string.IsNullOrEmpty) == true)
+            throw new ArgumentException("ChatOptions.StopSequences contains an empty string; remove it.", nameof(options));
+
+        WarnUnsupported(options, logger);
+
+        var extra = options.AdditionalProperties;
+        int beams = Get<int>(extra, LocalLlmOptionKeys.NumBeams) ?? 1;
+        int candidates = Get<int>(extra, LocalLlmOptionKeys.CandidateCount) ?? 1;
+        // Temperature 0 is greedy; any sampling knob without a temperature samples at temperature 1.
+        bool doSample = options.Temperature is { } temp ? temp > 0 : options.TopP is not null || options.TopK is not null;
+
+        (string, string)? guidance = null;
+        bool json = false;
+        if (GetString(extra, LocalLlmOptionKeys.RegexGrammar) is { } regex) guidance = ("regex", regex);
+        else if (GetString(extra, LocalLlmOptionKeys.LarkGrammar) is { } lark) guidance = ("lark_grammar", lark);
+        else if (options.ResponseFormat is ChatResponseFormatJson jsonFormat)
+        {
+            json = true;
+            string schema = jsonFormat.Schema is { } s ? s.GetRawText() : """{"type":"object"}""";
+            guidance = ("json_schema", schema);
+        }
+
+        return new()
+        {
+            MaxOutputTokens = options.MaxOutputTokens ?? defaultMaxOutputTokens,
+            DoSample = doSample,
+            Temperature = options.Temperature,
+            TopP = options.TopP,
+            TopK = options.TopK,
+            Seed = options.Seed,
+            StopSequences = options.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+            RepetitionPenalty = Get<double>(extra, LocalLlmOptionKeys.RepetitionPenalty),
+            NoRepeatNgramSize = Get<int>(extra, LocalLlmOptionKeys.NoRepeatNgramSize),
+            NumBeams = beams,
+            LengthPenalty = Get<double>(extra, LocalLlmOptionKeys.LengthPenalty),
+            EarlyStopping = Get<bool>(extra, LocalLlmOptionKeys.EarlyStopping),
+            MinOutputTokens = Get<int>(extra, LocalLlmOptionKeys.MinOutputTokens),
+            CandidateCount = candidates,
+            LogProbabilities = Get<bool>(extra, LocalLlmOptionKeys.LogProbabilities) ?? false,
+            Guidance = guidance,
+            JsonOutput = json,
+        };
+    }
+
+    /// <summary>
+    /// ORT GenAI has only repetition_penalty, which scales logits of every seen token; frequency and presence
+    /// penalties subtract by count or once. Mapping one to the other would change meaning silently, so we don't.
+    /// </summary>
+    private static void WarnUnsupported(ChatOptions options, ILogger logger)
+    {
+        const string hint = "Use options.WithRepetitionPenalty(1.1) (multiplicative, on every token already seen) or WithNoRepeatNgramSize(n).";
+        if (options.FrequencyPenalty is { } f && f != 0) Log.UnsupportedOption(logger, nameof(ChatOptions.FrequencyPenalty), f, hint);
+        if (options.PresencePenalty is { } pr && pr != 0) Log.UnsupportedOption(logger, nameof(ChatOptions.PresencePenalty), pr, hint);
+    }
+
+    private static T? Get<T>(AdditionalPropertiesDictionary? extra, string key) where T : struct =>
+        extra is not null && extra.TryGetValue(key, out T value) ? value : null;
+
+    private static string? GetString(AdditionalPropertiesDictionary? extra, string key) =>
+        extra is not null && extra.TryGetValue(key, out string? value) ? value : null;
+}

@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm;
+
+/// <summary>
+/// An <see cref="IChatClient"/> over a local ONNX Runtime GenAI model. Thread-safe: each request gets its own
+/// generator on its own thread; <see cref="LocalLlmChatClientOptions.MaxConcurrentRequests"/> run at once and the
+/// rest wait. The README has the table of which <see cref="ChatOptions"/> are honoured and how.
+/// </summary>
+public sealed class LocalLlmChatClient : IChatClient
+{
+    private readonly LocalModel _model;
+    private readonly bool _ownsModel;
+    private readonly LocalLlmChatClientOptions _options;
+    private readonly LocalLlmTelemetry _telemetry;
+    private readonly bool _ownsTelemetry;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _admission;
+    private readonly CancellationTokenSource _disposing = new();
+    private int _disposed;
+
+    /// <summary>Creates a client over a loaded model (the model is not disposed with the client).</summary>
+    /// <param name="model">The model; share one per folder.</param>
+    /// <param name="options">Client behaviour; null for defaults.</param>
+    /// <param name="telemetry">Instruments; null to create our own meter.</param>
+    /// <param name="logger">Logger; null for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public LocalLlmChatClient(LocalModel model, LocalLlmChatClientOptions? options = null, LocalLlmTelemetry? telemetry = null, ILogger<LocalLlmChatClient>? logger = null)
+        : this(model ?? throw new ArgumentNullException(nameof(model)), ownsModel: false, options, telemetry, logger)
+    {
+    }
+
+    /// <summary>Loads <paramref name="modelFolder"/> and creates a client that owns it.</summary>
+    /// <param name="modelFolder">The model folder.</param>
+    /// <param name="options">Client behaviour; null for defaults.</param>
+    /// <exception cref="ArgumentException">The folder is null or empty.</exception>
+    /// <exception cref="ModelFolderException">The folder is missing, incomplete or inconsistent.</exception>
+    public LocalLlmChatClient(string modelFolder, LocalLlmChatClientOptions? options = null)
+        : this(LocalModel.Load(modelFolder), ownsModel: true, options, null, null)
+    {
+    }
+
+    private LocalLlmChatClient(LocalModel model, bool ownsModel, LocalLlmChatClientOptions? options, LocalLlmTelemetry? telemetry, ILogger? logger)
+    {
+        _options = options ?? new LocalLlmChatClientOptions();
+        _options.Validate();
+        _model = model;
+        _ownsModel = ownsModel;
+        _ownsTelemetry = telemetry is null;
+        _telemetry = telemetry ?? new LocalLlmTelemetry();
+        _logger = logger ?? NullLogger.Instance;
+        _admission = new SemaphoreSlim(_options.MaxConcurrentRequests, _options.MaxConcurrentRequests);
+    }
+
+    /// <summary>The model this client runs.</summary>
+    public LocalModel Model => _model;
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad messages or options; the message names the problem.</exception>
+    /// <exception cref="PromptLengthException">The prompt does not fit the context.</exception>
+    /// <exception cref="StructuredOutputException">A JSON answer ended without parsing.</exception>
+    /// <exception cref="OperationCanceledException">The request was cancelled.</exception>
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        int candidates = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger).CandidateCount;
+        if (candidates == 1)
+            return await CollectAsync(messages, options, cancellationToken).ConfigureAwait(false);
+
+        // Several candidates: independent samples (seeds seed, seed+1, …), one assistant message each.
+        var responses = new List<ChatResponse>(candidates);
+        for (int i = 0; i < candidates; i++)
+        {
+            ChatOptions one = options!.Clone();
+            one.AdditionalProperties!.Remove(LocalLlmOptionKeys.CandidateCount);
+            if (one.Seed is { } seed) one.Seed = seed + i;
+            responses.Add(await CollectAsync(messages, one, cancellationToken).ConfigureAwait(false));
+        }
+        var merged = new ChatResponse([.. responses.SelectMany(r => r.Messages)])
+        {
+            ResponseId = responses[0].ResponseId,
+            ModelId = responses[0].ModelId,
+            CreatedAt = responses[0].CreatedAt,
+            FinishReason = responses[0].FinishReason,
+            Usage = new UsageDetails
+            {
+                InputTokenCount = responses.Sum(r => r.Usage?.InputTokenCount ?? 0),
+                OutputTokenCount = responses.Sum(r => r.Usage?.OutputTokenCount ?? 0),
+                TotalTokenCount = responses.Sum(r => r.Usage?.TotalTokenCount ?? 0),
+            },
+            AdditionalProperties = responses[0].AdditionalProperties,
+        };
+        return merged;
+    }
+
+    /// <summary>The streamed updates as one response; the stats and log-probabilities of the last update move to the response.</summary>
+    private async Task<ChatResponse> CollectAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+            updates.Add(update);
+        var response = updates.ToChatResponse();
+        if (updates.Count > 0 && updates[^1].AdditionalProperties is { } extra)
+        {
+            response.AdditionalProperties ??= [];
+            foreach (var (key, value) in extra) response.AdditionalProperties[key] = value;
+        }
+        return response;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad messages or options; the message names the problem.</exception>
+    /// <exception cref="PromptLengthException">The prompt does not fit the context.</exception>
+    /// <exception cref="StructuredOutputException">A JSON answer ended without parsing.</exception>
+    /// <exception cref="OperationCanceledException">The request was cancelled.</exception>
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        if (settings.NumBeams > 1 || settings.CandidateCount > 1)
+            throw new NotSupportedException("Beam search and several candidates need the whole answer before any of it is shown: call GetResponseAsync instead of streaming.");
+        bool tools = options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
+        settings = WithToolGrammar(settings, options);
+
+        var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
+        string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        if (_logger.IsEnabled(LogLevel.Trace)) Log.PromptText(_logger, responseId, prompt.Text);
+
+        using var activity = LocalLlmTelemetry.ActivitySource.StartActivity($"chat {_model.Info.Id}", System.Diagnostics.ActivityKind.Internal);
+        activity?.SetTag("gen_ai.operation.name", "chat");
+        activity?.SetTag("gen_ai.request.model", _model.Info.Id);
+        activity?.SetTag("gen_ai.usage.input_tokens", prompt.Tokens.Length);
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
+        var queued = System.Diagnostics.Stopwatch.StartNew();
+        await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
+        TimeSpan queueTime = queued.Elapsed;
+        Task? producer = null;
+        try
+        {
+            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId);
+            var reader = loop.Start(linked.Token, out producer);
+            DateTimeOffset created = DateTimeOffset.UtcNow;
+            string messageId = "msg-" + Guid.NewGuid().ToString("N");
+
+            await foreach (var e in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            {
+                var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = messageId, CreatedAt = created, ModelId = _model.Info.Id };
+                switch (e)
+                {
+                    case GenerationEvent.Text text:
+                        update.Contents.Add(new TextContent(text.Value));
+                        yield return update;
+                        break;
+                    case GenerationEvent.Finished done:
+                        if (settings.JsonOutput && done.Reason == ChatFinishReason.Stop) ValidateJson(done.FullText ?? "", responseId);
+                        if (done.ToolCalls is not null) foreach (var c in done.ToolCalls) update.Contents.Add(c);
+                        update.Contents.Add(new UsageContent(new UsageDetails
+                        {
+                            InputTokenCount = done.Stats.PromptTokens,
+                            OutputTokenCount = done.Stats.OutputTokens,
+                            TotalTokenCount = done.Stats.PromptTokens + done.Stats.OutputTokens,
+                        }));
+                        update.FinishReason = done.Reason;
+                        update.AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = done.Stats with { QueueTime = queueTime } };
+                        if (done.LogProbabilities is not null) update.AdditionalProperties[LocalLlmResponseExtensions.LogProbabilitiesKey] = done.LogProbabilities.ToArray();
+                        activity?.SetTag("gen_ai.usage.output_tokens", done.Stats.OutputTokens);
+                        activity?.SetTag("gen_ai.response.finish_reasons", done.Reason.Value);
+                        yield return update;
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            // Stop the loop if the caller stopped reading early, and wait so the generator is freed before we return.
+            if (producer is not null && !producer.IsCompleted)
+            {
+                await linked.CancelAsync().ConfigureAwait(false);
+                await producer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            _admission.Release();
+        }
+    }
+
+    /// <summary>ToolMode Required: a grammar makes the answer a well-formed JSON call to one of the tools.</summary>
+    private static GenerationSettings WithToolGrammar(GenerationSettings settings, ChatOptions? options)
+    {
+        if (options?.ToolMode is not RequiredChatToolMode required || options.Tools is not { Count: > 0 } tools) return settings;
+        var functions = tools.OfType<AIFunctionDeclaration>()
+            .Where(f => required.RequiredFunctionName is null || f.Name == required.RequiredFunctionName).ToList();
+        if (functions.Count == 0)
+            throw new ArgumentException($"ToolMode requires function '{required.RequiredFunctionName}', which is not in ChatOptions.Tools.", nameof(options));
+        var oneOf = functions.Select(f => $$"""{"type":"object","properties":{"name":{"const":{{JsonSerializer.Serialize(f.Name)}}},"parameters":{{f.JsonSchema.GetRawText()}}},"required":["name","parameters"],"additionalProperties":false}""");
+        string schema = $$"""{"oneOf":[{{string.Join(",", oneOf)}}]}""";
+        return settings with { Guidance = ("json_schema", schema), JsonOutput = false };
+    }
+
+    private void ValidateJson(string text, string responseId)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            Log.InvalidStructuredOutput(_logger, responseId, e.Message);
+            throw new StructuredOutputException($"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(ChatClientMetadata)) return _model.Metadata;
+        if (serviceType == typeof(ModelInfo)) return _model.Info;
+        if (serviceType == typeof(LocalModel)) return _model;
+        if (serviceType == typeof(Model)) return _model.NativeModel;
+        if (serviceType == typeof(Tokenizer)) return _model.NativeTokenizer;
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    /// <summary>Ends in-flight requests (they finish with <see cref="OperationCanceledException"/>); native objects are released after they end. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _disposing.Cancel();
+        if (_ownsModel) _model.Dispose();
+        if (_ownsTelemetry) _telemetry.Dispose();
+        // _disposing and _admission stay alive: requests still unwinding may touch them; they hold no native resources.
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.AI;
+
+namespace LocalLlm;
+
+/// <summary>What happens when a prompt does not fit the model's context.</summary>
+public enum PromptTruncation
+{
+    /// <summary>Fail with an exception naming the prompt length and the context length.</summary>
+    Error = 0,
+
+    /// <summary>Drop the oldest turns (never the system message or the last message) until the prompt fits.</summary>
+    DropOldestTurns = 1,
+}
+
+/// <summary>Per-client behaviour of <see cref="LocalLlmChatClient"/>.</summary>
+public sealed class LocalLlmChatClientOptions
+{
+    /// <summary>Output tokens when a request sets no <see cref="ChatOptions.MaxOutputTokens"/>.</summary>
+    /// <value>Default: 512.</value>
+    public int DefaultMaxOutputTokens { get; set; } = 512;
+
+    /// <summary>A Jinja chat template that replaces the model's own (tokenizer_config.json <c>chat_template</c>).</summary>
+    /// <value>Default: null, the model's own template.</value>
+    public string? ChatTemplate { get; set; }
+
+    /// <summary>Formats the prompt yourself instead of using a chat template; it receives the messages (system instructions merged in) and the options.</summary>
+    /// <value>Default: null.</value>
+    public Func<IReadOnlyList<ChatMessage>, ChatOptions?, string>? PromptFormatter { get; set; }
+
+    /// <summary>What to do when the prompt is longer than the context.</summary>
+    /// <value>Default: <see cref="PromptTruncation.Error"/>.</value>
+    public PromptTruncation Truncation { get; set; } = PromptTruncation.Error;
+
+    /// <summary>Requests generating at the same time; further ones wait in a queue.</summary>
+    /// <value>Default: 1.</value>
+    public int MaxConcurrentRequests { get; set; } = 1;
+
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxOutputTokens, 1, nameof(DefaultMaxOutputTokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
+        if (!Enum.IsDefined(Truncation)) throw new ArgumentOutOfRangeException(nameof(Truncation), Truncation, "Truncation must be Error or DropOldestTurns.");
+    }
+}

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace LocalLlm;
+
+/// <summary>The SDK's one ActivitySource and one Meter, both named <c>LocalLlm</c>.</summary>
+public sealed class LocalLlmTelemetry : IDisposable
+{
+    /// <summary>The name of the ActivitySource and the Meter.</summary>
+    public const string Name = "LocalLlm";
+
+    internal static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+
+    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or on a meter of our own.</summary>
+    public LocalLlmTelemetry(IMeterFactory? meterFactory = null)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(Name) ?? new Meter(Name);
+        TimeToFirstToken = _meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s", "Time from request start to the first output token.");
+        TimePerOutputToken = _meter.CreateHistogram<double>("gen_ai.server.time_per_output_token", "s", "Decode time per output token after the first.");
+        PrefillRate = _meter.CreateHistogram<double>("localllm.prefill.rate", "{token}/s", "Prompt tokens processed per second.");
+        DecodeRate = _meter.CreateHistogram<double>("localllm.decode.rate", "{token}/s", "Output tokens generated per second.");
+        OutputTokens = _meter.CreateCounter<long>("localllm.output.tokens", "{token}", "Output tokens generated.");
+        PromptTokens = _meter.CreateCounter<long>("localllm.prompt.tokens", "{token}", "Prompt tokens processed.");
+        ActiveRequests = _meter.CreateUpDownCounter<long>("localllm.requests.active", "{request}", "Requests generating now.");
+    }
+
+    internal Histogram<double> TimeToFirstToken { get; }
+    internal Histogram<double> TimePerOutputToken { get; }
+    internal Histogram<double> PrefillRate { get; }
+    internal Histogram<double> DecodeRate { get; }
+    internal Counter<long> OutputTokens { get; }
+    internal Counter<long> PromptTokens { get; }
+    internal UpDownCounter<long> ActiveRequests { get; }
+
+    /// <summary>Disposes the meter if this object created it.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter) _meter.Dispose();
+    }
+}

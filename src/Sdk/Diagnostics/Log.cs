@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace LocalLlm;
+
+/// <summary>Sdk log events (ids 1xxx; never reuse a shipped id). No prompt or output text at Information or above.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Using {Provider} execution provider: {Reason}")]
+    public static partial void ProviderChosen(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Model folder {Folder}: {Warning}")]
+    public static partial void ModelFolderWarning(ILogger logger, string folder, string warning);
+
+    [LoggerMessage(1003, LogLevel.Information, "Loaded model {ModelId}: {Precision}, {Layers} layers, context {ContextLength}")]
+    public static partial void ModelLoaded(ILogger logger, string modelId, string precision, int layers, int contextLength);
+
+    [LoggerMessage(1004, LogLevel.Debug, "Released native model {ModelId}")]
+    public static partial void ModelReleased(ILogger logger, string modelId);
+
+    [LoggerMessage(1005, LogLevel.Warning, "ChatOptions.{Option} = {Value} is not supported by ONNX Runtime GenAI and was ignored. {Hint}")]
+    public static partial void UnsupportedOption(ILogger logger, string option, object? value, string hint);
+
+    [LoggerMessage(1006, LogLevel.Information, "Prompt of {PromptTokens} tokens exceeded the budget of {Budget}; dropped {DroppedMessages} oldest messages")]
+    public static partial void PromptTruncated(ILogger logger, int promptTokens, int budget, int droppedMessages);
+
+    [LoggerMessage(1007, LogLevel.Debug, "Request {ResponseId} finished: {FinishReason}, {PromptTokens} prompt + {OutputTokens} output tokens, TTFT {TtftMs:F1} ms, {DecodeRate:F1} tok/s")]
+    public static partial void RequestFinished(ILogger logger, string responseId, string finishReason, int promptTokens, int outputTokens, double ttftMs, double decodeRate);
+
+    [LoggerMessage(1008, LogLevel.Trace, "Prompt for {ResponseId}: {Prompt}")]
+    public static partial void PromptText(ILogger logger, string responseId, string prompt);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Structured output for {ResponseId} did not parse as JSON: {Error}")]
+    public static partial void InvalidStructuredOutput(ILogger logger, string responseId, string error);
+
+    [LoggerMessage(1010, LogLevel.Debug, "Request {ResponseId} cancelled after {OutputTokens} output tokens")]
+    public static partial void RequestCancelled(ILogger logger, string responseId, int outputTokens);
+}

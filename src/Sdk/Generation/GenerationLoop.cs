@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm;
+
+/// <summary>
+/// One request's token loop on its own thread: prefill, then one token at a time, checking cancellation per token
+/// and aborting a long prefill through ORT GenAI's terminate flag. It owns its Generator from creation to disposal.
+/// </summary>
+internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationSettings settings, bool toolsEnabled,
+    LocalLlmTelemetry telemetry, ILogger logger, string responseId)
+{
+    public ChannelReader<GenerationEvent> Start(CancellationToken cancellationToken, out Task completion)
+    {
+        var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        completion = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                Run(channel.Writer, cancellationToken);
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return channel.Reader;
+    }
+
+    private void Run(ChannelWriter<GenerationEvent> writer, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        using var lease = model.Acquire();
+        var info = model.Info;
+        var filter = new OutputFilter(settings.StopSequences, settings.JsonOutput, toolsEnabled);
+        List<double>? logProbs = settings.LogProbabilities ? [] : null;
+        var eos = info.EosTokenIds;
+        int maxLength = (int)Math.Min(info.ContextLength, (long)prompt.Length + settings.MaxOutputTokens);
+
+        using var generatorParams = new GeneratorParams(model.NativeModel);
+        Apply(generatorParams, maxLength);
+        using var generator = new Generator(model.NativeModel, generatorParams);
+        using var tokenizerStream = model.CreateTokenizerStream();
+
+        telemetry.ActiveRequests.Add(1);
+        var clock = Stopwatch.StartNew();
+        int output = 0;
+        TimeSpan firstToken = TimeSpan.Zero, lastToken = TimeSpan.Zero;
+        ChatFinishReason reason = ChatFinishReason.Length;
+        try
+        {
+            // The terminate flag stops a running prefill within milliseconds; the generator is unusable after it.
+            using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
+            {
+                try { generator.AppendTokens(prompt); }
+                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
+            }
+            TimeSpan prefill = clock.Elapsed;
+
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (generator.IsDone()) break;
+                generator.GenerateNextToken();
+                int token = generator.GetNextTokens()[0];
+                output++;
+                lastToken = clock.Elapsed;
+                if (output == 1) firstToken = lastToken;
+                if (logProbs is not null) logProbs.Add(LogProbability(generator, token));
+
+                if (eos.Contains(token)) { reason = ChatFinishReason.Stop; break; }
+                string text = filter.Append(tokenizerStream.Decode(token));
+                if (text.Length > 0) writer.TryWrite(new GenerationEvent.Text(text));
+                if (filter.Stopped) { reason = ChatFinishReason.Stop; break; }
+                if (output >= settings.MaxOutputTokens) break;
+            }
+
+            var (rest, toolText) = filter.Finish();
+            IReadOnlyList<FunctionCallContent>? calls = null;
+            if (toolText is not null)
+            {
+                calls = ToolCallParser.Parse(toolText);
+                if (calls is null) rest += toolText; // not a well-formed call: it is just text
+                else reason = ChatFinishReason.ToolCalls;
+            }
+            if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
+
+            var stats = Stats(prefill, firstToken, lastToken, output);
+            Record(stats);
+            Log.RequestFinished(logger, responseId, reason.Value, prompt.Length, output, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
+            writer.TryWrite(new GenerationEvent.Finished(reason, stats, calls, logProbs, settings.JsonOutput ? filter.Emitted.ToString() : null));
+        }
+        catch (OperationCanceledException)
+        {
+            Log.RequestCancelled(logger, responseId, output);
+            throw;
+        }
+        finally
+        {
+            telemetry.ActiveRequests.Add(-1);
+        }
+    }
+
+    private void Apply(GeneratorParams p, int maxLength)
+    {
+        var s = settings;
+        p.SetSearchOption("max_length", maxLength);
+        p.SetSearchOption("do_sample", s.DoSample);
+        if (s.DoSample)
+        {
+            p.SetSearchOption("temperature", s.Temperature ?? 1.0);
+            if (s.TopP is { } topP) p.SetSearchOption("top_p", topP);
+            if (s.TopK is { } topK) p.SetSearchOption("top_k", topK);
+        }
+        if (s.Seed is { } seed) p.SetSearchOption("random_seed", seed);
+        if (s.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
+        if (s.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
+        if (s.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, prompt.Length + min));
+        if (s.Guidance is { } g) p.SetGuidance(g.Type, g.Data, false);
+    }
+
+    /// <summary>log softmax of the logits the token was sampled from (read right after GenerateNextToken).</summary>
+    private static double LogProbability(Generator generator, int token)
+    {
+        using var logits = generator.GetOutput("logits");
+        long[] shape = logits.Shape();
+        int vocab = (int)shape[^1];
+        long offset = logits.NumElements() - vocab;
+        double max = double.NegativeInfinity, sum = 0, chosen = 0;
+        Span<double> row = vocab <= 4096 ? stackalloc double[vocab] : new double[vocab];
+        if (logits.Type() == ElementType.float16)
+        {
+            var data = logits.GetData<Half>();
+            for (int i = 0; i < vocab; i++) row[i] = (double)data[(int)(offset + i)];
+        }
+        else
+        {
+            var data = logits.GetData<float>();
+            for (int i = 0; i < vocab; i++) row[i] = data[(int)(offset + i)];
+        }
+        foreach (double v in row) max = Math.Max(max, v);
+        foreach (double v in row) sum += Math.Exp(v - max);
+        chosen = row[token];
+        return chosen - max - Math.Log(sum);
+    }
+
+    private GenerationStats Stats(TimeSpan prefill, TimeSpan first, TimeSpan last, int output) => new()
+    {
+        PromptTokens = prompt.Length,
+        OutputTokens = output,
+        TimeToFirstToken = first,
+        DecodeTime = last - first,
+        PrefillTokensPerSecond = prefill > TimeSpan.Zero ? prompt.Length / prefill.TotalSeconds : 0,
+        DecodeTokensPerSecond = output > 1 && last > first ? (output - 1) / (last - first).TotalSeconds : 0,
+    };
+
+    private void Record(GenerationStats stats)
+    {
+        telemetry.PromptTokens.Add(stats.PromptTokens);
+        telemetry.OutputTokens.Add(stats.OutputTokens);
+        if (stats.OutputTokens > 0) telemetry.TimeToFirstToken.Record(stats.TimeToFirstToken.TotalSeconds);
+        if (stats.PrefillTokensPerSecond > 0) telemetry.PrefillRate.Record(stats.PrefillTokensPerSecond);
+        if (stats.DecodeTokensPerSecond > 0)
+        {
+            telemetry.DecodeRate.Record(stats.DecodeTokensPerSecond);
+            telemetry.TimePerOutputToken.Record(1 / stats.DecodeTokensPerSecond);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LocalLlm;
+
+/// <summary>Options of <c>services.AddLocalLlm()</c>, bound from the configuration section <c>LocalLlm</c> (or <c>LocalLlm:&lt;key&gt;</c> for keyed models).</summary>
+public sealed class LocalLlmOptions
+{
+    /// <summary>The configuration section bound by <c>AddLocalLlm</c>.</summary>
+    public const string SectionName = "LocalLlm";
+
+    /// <summary>The model folder (genai_config.json, model.onnx, tokenizer files).</summary>
+    [Required(ErrorMessage = "LocalLlm:ModelPath is required: set it to a model folder that holds genai_config.json.")]
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Where the model runs.</summary>
+    /// <value>Default: <see cref="LocalLlm.ExecutionProvider.Auto"/>.</value>
+    [EnumDataType(typeof(ExecutionProvider), ErrorMessage = "LocalLlm:ExecutionProvider must be Auto, Cpu or Cuda.")]
+    public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Auto;
+
+    /// <summary>The CUDA device.</summary>
+    /// <value>Default: 0.</value>
+    [Range(0, 64, ErrorMessage = "LocalLlm:DeviceId must be between 0 and 64.")]
+    public int DeviceId { get; set; }
+
+    /// <summary>Output tokens when a request sets no MaxOutputTokens.</summary>
+    /// <value>Default: 512.</value>
+    [Range(1, 1_000_000, ErrorMessage = "LocalLlm:DefaultMaxOutputTokens must be between 1 and 1000000.")]
+    public int DefaultMaxOutputTokens { get; set; } = 512;
+
+    /// <summary>Requests generating at once; further ones wait.</summary>
+    /// <value>Default: 1.</value>
+    [Range(1, 64, ErrorMessage = "LocalLlm:MaxConcurrentRequests must be between 1 and 64.")]
+    public int MaxConcurrentRequests { get; set; } = 1;
+
+    /// <summary>A chat template that replaces the model's own.</summary>
+    /// <value>Default: null.</value>
+    public string? ChatTemplate { get; set; }
+
+    /// <summary>What to do with a prompt longer than the context.</summary>
+    /// <value>Default: <see cref="PromptTruncation.Error"/>.</value>
+    [EnumDataType(typeof(PromptTruncation), ErrorMessage = "LocalLlm:Truncation must be Error or DropOldestTurns.")]
+    public PromptTruncation Truncation { get; set; } = PromptTruncation.Error;
+
+    /// <summary>Load the model while the host starts instead of on the first request.</summary>
+    /// <value>Default: false (lazy).</value>
+    public bool PreloadOnStart { get; set; }
+}
