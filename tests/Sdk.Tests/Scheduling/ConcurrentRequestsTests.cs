@@ -105,6 +105,24 @@ public sealed class ConcurrentRequestsTests
         Assert.Equal(0, meters.Count("localllm.kv_cache.lookups", (_, _) => true));
     }
 
+    [Theory]
+    [InlineData(nameof(LocalLlmChatClientOptions.MaxQueueLength))]
+    [InlineData(nameof(LocalLlmChatClientOptions.KvCacheBudgetBytes))]
+    [InlineData(nameof(LocalLlmChatClientOptions.MaxConversations))]
+    public void Constructor_SchedulingOptionOutOfRange_ThrowsNamingIt(string option)
+    {
+        using var model = LocalModel.Load(Folder(AttentionKind.GroupQueryAttention));
+        var options = new LocalLlmChatClientOptions();
+        switch (option)
+        {
+            case nameof(options.MaxQueueLength): options.MaxQueueLength = -1; break;
+            case nameof(options.KvCacheBudgetBytes): options.KvCacheBudgetBytes = 1000; break;
+            default: options.MaxConversations = 0; break;
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LocalLlmChatClient(model, options));
+        Assert.Equal(option, e.ParamName);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (int i = 0; i < 2000 && !condition(); i++) await Task.Delay(5);
