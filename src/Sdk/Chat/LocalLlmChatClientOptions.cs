@@ -58,6 +58,9 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: 1024.</value>
     public int MaxConversations { get; set; } = 1024;
 
+    /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
+    internal Action? PrefillStarting { get; set; }
+
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     internal void Validate()
     {

@@ -15,6 +15,14 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
     LocalLlmTelemetry telemetry, ILogger logger, string responseId, GeneratorPlan plan, KvCachePool? pool,
     RequestScheduler.Admission admission, string? conversationId)
 {
+    private static int s_liveGenerators;
+
+    /// <summary>Generators held by running requests now, process-wide (tests check that none leak). Idle generators parked in a <see cref="KvCachePool"/> are not counted.</summary>
+    internal static int LiveGenerators => Volatile.Read(ref s_liveGenerators);
+
+    /// <summary>Test hook: runs on the generation thread just before the prompt is appended (prefill).</summary>
+    internal Action? PrefillStarting { get; init; }
+
     public ChannelReader<GenerationEvent> Start(CancellationToken cancellationToken, out Task completion)
     {
         var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -44,6 +52,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             using var lease = model.Acquire();
             if (plan.Key is not null && pool is not null) generator = pool.Take(prompt, plan.Key, plan.Length, conversationId);
             generator ??= CachedGenerator.Create(model, settings, prompt.Length, plan.MaxLength, plan.Key);
+            Interlocked.Increment(ref s_liveGenerators);
             output = Generate(generator, writer, ct);
             reusable = true;
         }
@@ -58,6 +67,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
                     generator.Snapshot(prompt.Length + output);
                     generator.ConversationId = conversationId;
                 }
+                Interlocked.Decrement(ref s_liveGenerators);
             }
             admission.Release(generator);
         }
@@ -83,6 +93,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             // The terminate flag stops a running prefill within milliseconds; the generator is unusable after it.
             using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
             {
+                PrefillStarting?.Invoke();
                 try { reused = cached.Prefill(prompt); }
                 catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
             }
