@@ -123,18 +123,11 @@ public sealed class LocalLlmChatClient : IChatClient
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", _model.Info.Id);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
-        var queued = System.Diagnostics.Stopwatch.StartNew();
-        await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
-        TimeSpan queueTime = queued.Elapsed;
-        BeamSearch.Result result;
-        try
-        {
-            result = await new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, responseId).RunAsync(linked.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            _admission.Release();
-        }
+        // Every beam holds its own KV cache for the whole length; a beam generator is never cached.
+        long bytes = _model.Info.KvBytesPerToken * GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, null, prompt.Tokens, null).Length * settings.NumBeams;
+        using var admission = await _scheduler.AdmitAsync(bytes, null, linked.Token).ConfigureAwait(false);
+        TimeSpan queueTime = admission.QueueTime;
+        var result = await new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, responseId).RunAsync(linked.Token).ConfigureAwait(false);
         return new ChatResponse([.. result.Beams.Select(b => new ChatMessage(ChatRole.Assistant, b.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
         {
             ResponseId = responseId,
