@@ -28,7 +28,8 @@ public static class ForgedModels
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         string root = cacheRoot ?? DefaultCacheRoot;
-        string key = options.CanonicalKey;
+        // The forge's own build identity is part of the key: a changed forge never reuses folders of an older one.
+        string key = $"{options.CanonicalKey}|{typeof(Forge).Assembly.ManifestModule.ModuleVersionId:N}";
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
         string folder = Path.Combine(root, $"{options.Design.ToString().ToLowerInvariant()}-{hash}");
         if (Directory.Exists(folder))
