@@ -67,9 +67,12 @@ public sealed class ChatSampleTests
 
     internal sealed record Run(int ExitCode, string Output, string Error);
 
-    internal static async Task<Run> RunChatAsync(string[] args, string stdin)
+    internal static Task<Run> RunChatAsync(string[] args, string stdin) =>
+        RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin);
+
+    /// <summary>Runs a built sample as a child process with redirected stdin, stdout and stderr.</summary>
+    internal static async Task<Run> RunDllAsync(string dll, string[] args, string stdin)
     {
-        string dll = SampleDll("Chat", "LocalLlm.Samples.Chat.dll");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true,
@@ -92,7 +95,7 @@ public sealed class ChatSampleTests
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The chat sample did not exit within 60 s. Output so far: {(output.IsCompleted ? output.Result : "")}");
+            throw new TimeoutException($"{Path.GetFileName(dll)} did not exit within 60 s. Output so far: {(output.IsCompleted ? output.Result : "")}");
         }
         return new Run(process.ExitCode, (await output).ReplaceLineEndings("\n"), (await error).ReplaceLineEndings("\n"));
     }
