@@ -34,6 +34,20 @@ public sealed class DesignTests
     }
 
     [Theory]
+    [InlineData(WeightPrecision.Int4, 0)]
+    [InlineData(WeightPrecision.Int4, 1)]
+    [InlineData(WeightPrecision.Int8, 0)]
+    public void Copy_OtherAccuracyLevels_RepeatsTheLastLagTokens(WeightPrecision precision, int accuracyLevel)
+    {
+        using var temp = new TempDirectory();
+        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, AccuracyLevel = accuracyLevel, Lag = 2 });
+        using var model = new Model(folder);
+        int[] prompt = ByteTokenizer.Encode("ping-pong");
+
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 2), RawApi.Greedy(model, prompt, 10));
+    }
+
+    [Theory]
     [MemberData(nameof(Variants))]
     public void Successor_EveryVariant_CountsUpByOne(WeightPrecision precision, AttentionKind attention)
     {
@@ -86,6 +100,10 @@ public sealed class DesignTests
         Assert.NotEmpty(first);
         Assert.Equal(first, second);
         Assert.All(first, t => Assert.InRange(t, 0, shape.VocabSize - 1));
+        using var tokenizer = new Tokenizer(model);
+        int[] withFillers = [.. ByteTokenizer.Encode("Hi "), 261, shape.VocabSize - 1];
+        Assert.Equal($"Hi <261><{shape.VocabSize - 1}>", tokenizer.Decode(withFillers)); // fillers decode as "<id>"
+        Assert.Equal(ByteTokenizer.Decode(withFillers), tokenizer.Decode(withFillers));
     }
 
     private static float[] LastLogits(Generator g)

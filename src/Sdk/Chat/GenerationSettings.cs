@@ -64,7 +64,7 @@ internal sealed record GenerationSettings
         {
             json = true;
             string schema = jsonFormat.Schema is { } s ? s.GetRawText() : """{"type":"object"}""";
-            guidance = ("json_schema", schema);
+            guidance = ("json_schema", CompactJsonSchema(schema));
         }
 
         return new()
@@ -98,6 +98,17 @@ internal sealed record GenerationSettings
         const string hint = "Use options.WithRepetitionPenalty(1.1) (multiplicative, on every token already seen) or WithNoRepeatNgramSize(n).";
         if (options.FrequencyPenalty is { } f && f != 0) Log.UnsupportedOption(logger, nameof(ChatOptions.FrequencyPenalty), f, hint);
         if (options.PresencePenalty is { } pr && pr != 0) Log.UnsupportedOption(logger, nameof(ChatOptions.PresencePenalty), pr, hint);
+    }
+
+    /// <summary>
+    /// Asks llguidance for JSON without free whitespace (top-level "x-guidance" key) unless the schema says otherwise:
+    /// with whitespace allowed anywhere, small models can spend their whole budget on it and never close the value.
+    /// </summary>
+    internal static string CompactJsonSchema(string schema)
+    {
+        if (System.Text.Json.Nodes.JsonNode.Parse(schema) is not System.Text.Json.Nodes.JsonObject root || root.ContainsKey("x-guidance")) return schema;
+        root["x-guidance"] = new System.Text.Json.Nodes.JsonObject { ["whitespace_flexible"] = false };
+        return root.ToJsonString();
     }
 
     private static T? Get<T>(AdditionalPropertiesDictionary? extra, string key) where T : struct =>

@@ -202,8 +202,8 @@ public sealed class LocalLlmChatClient : IChatClient
         if (functions.Count == 0)
             throw new ArgumentException($"ToolMode requires function '{required.RequiredFunctionName}', which is not in ChatOptions.Tools.", nameof(options));
         var oneOf = functions.Select(f => $$"""{"type":"object","properties":{"name":{"const":{{JsonSerializer.Serialize(f.Name)}}},"parameters":{{f.JsonSchema.GetRawText()}}},"required":["name","parameters"],"additionalProperties":false}""");
-        string schema = $$"""{"oneOf":[{{string.Join(",", oneOf)}}]}""";
-        return settings with { Guidance = ("json_schema", schema), JsonOutput = false };
+        string schema = $$"""{"anyOf":[{{string.Join(",", oneOf)}}]}""";
+        return settings with { Guidance = ("json_schema", GenerationSettings.CompactJsonSchema(schema)), JsonOutput = false };
     }
 
     private void ValidateJson(string text, string responseId)

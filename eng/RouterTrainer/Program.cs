@@ -1,0 +1,216 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LocalLlm.Routing.Classifier;
+using LocalLlm.RouterTrainer;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+// Trains the prompt classifier on one half of RouteLLM MMLU (split by question) and evaluates it and the
+// baselines on the other half. One command: dotnet run --project eng/RouterTrainer -c Release
+var dataOption = new Option<DirectoryInfo>("--data") { Description = "RouteLLM mmlu folder (responses/ + contaminated_prompts.jsonl).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(FindRepoRoot(), "..", "shared", "datasets", "routellm", "mmlu")) };
+var outOption = new Option<FileInfo?>("--out") { Description = "Where to write the trained classifier (the package embeds src/Sdk.Routing/Classifier/prompt-classifier.bin)." };
+var reportOption = new Option<FileInfo?>("--report") { Description = "Also write the results table (markdown) here." };
+var seedOption = new Option<int>("--seed") { Description = "Split seed.", DefaultValueFactory = _ => 1 };
+var heldOutOption = new Option<double>("--held-out") { Description = "Held-out share of questions.", DefaultValueFactory = _ => 0.5 };
+var hashBitsOption = new Option<int>("--hash-bits") { Description = "Hashed feature space is 2^bits.", DefaultValueFactory = _ => 16 };
+
+var root = new RootCommand("Train and evaluate the LocalLlm prompt-classifier router on RouteLLM MMLU.")
+{
+    dataOption, outOption, reportOption, seedOption, heldOutOption, hashBitsOption,
+};
+root.SetAction(parse => Run(parse.GetValue(dataOption)!, parse.GetValue(outOption), parse.GetValue(reportOption),
+    parse.GetValue(seedOption), parse.GetValue(heldOutOption), parse.GetValue(hashBitsOption)));
+return root.Parse(args).Invoke();
+
+static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed, double heldOutShare, int hashBits)
+{
+    if (!data.Exists)
+    {
+        Console.Error.WriteLine($"Data folder {data.FullName} not found; pass --data <routellm/mmlu folder>.");
+        return 2;
+    }
+    List<MmluRow> rows = MmluRows.Load(data.FullName);
+    var train = rows.Where(r => !MmluRows.IsHeldOut(r.Prompt, seed, heldOutShare)).ToList();
+    var test = rows.Where(r => MmluRows.IsHeldOut(r.Prompt, seed, heldOutShare)).ToList();
+    Console.WriteLine($"rows {rows.Count}: train {train.Count}, held-out {test.Count} (split by question, seed {seed})");
+
+    // Pick the regularisation on a validation slice of the training half (again split by question).
+    var fit = train.Where(r => !MmluRows.IsHeldOut(r.Prompt, seed + 1000, 0.2)).ToList();
+    var validation = train.Where(r => MmluRows.IsHeldOut(r.Prompt, seed + 1000, 0.2)).ToList();
+    double bestL2 = 0, bestApgr = double.MinValue;
+    foreach (double l2 in new[] { 0.03, 0.1, 0.3, 1 })
+    {
+        var candidate = TrainGain(fit, hashBits, l2);
+        double apgr = RouterMetrics.Compute(validation, [.. validation.Select(r => (double)candidate.Score(r.Prompt))]).Apgr;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  L2 {l2,-5} validation APGR {apgr:F3}"));
+        if (apgr > bestApgr) (bestApgr, bestL2) = (apgr, l2);
+    }
+
+    var sw = Stopwatch.StartNew();
+    var model = TrainGain(train, hashBits, bestL2);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained on {train.Count} rows, L2 {bestL2}, in {sw.Elapsed.TotalSeconds:F1} s"));
+
+    // Score quantiles let the runtime pick a threshold for any large-tier share. Scores of training rows from
+    // the model that saw them are overconfident, so the quantiles come from 5-fold out-of-fold scores.
+    var outOfFold = new List<float>();
+    for (int fold = 0; fold < 5; fold++)
+    {
+        bool InFold(MmluRow r) => (int)(MmluRows.Hash(r.Prompt, seed + 2000) % 5) == fold;
+        var foldModel = TrainGain([.. train.Where(r => !InFold(r))], hashBits, bestL2);
+        outOfFold.AddRange(train.Where(InFold).Select(r => foldModel.Score(r.Prompt)));
+    }
+    float[] sortedScores = [.. outOfFold.Order()];
+    float[] quantiles = [.. Enumerable.Range(0, 101).Select(k => sortedScores[(int)Math.Round(k / 100.0 * (sortedScores.Length - 1))])];
+
+    var results = new List<(string Name, RouterMetrics Metrics)>();
+    double[] classifierScores = [.. test.Select(r => (double)model.Score(r.Prompt))];
+    results.Add(("prompt classifier (this package)", RouterMetrics.Compute(test, classifierScores)));
+    // Random: averaged over 20 seeds.
+    var randoms = Enumerable.Range(0, 20).Select(s =>
+    {
+        var random = new Random(s);
+        return RouterMetrics.Compute(test, [.. test.Select(_ => random.NextDouble())]);
+    }).ToList();
+    results.Add(("random (mean of 20)", new RouterMetrics(randoms.Average(m => m.Apgr), randoms.Average(m => m.Cpt50), randoms.Average(m => m.Cpt80), randoms.Average(m => m.SmallShareAt95), randoms[0].WeakAccuracy, randoms[0].StrongAccuracy)));
+    results.Add(("prompt length (longer → large)", RouterMetrics.Compute(test, [.. test.Select(r => (double)r.Prompt.Length)])));
+    // Reference only: uses the subject name, which the classifier may not.
+    var subjectError = train.GroupBy(r => r.Subject).ToDictionary(g => g.Key, g => g.Average(r => r.WeakCorrect ? 0.0 : 1.0));
+    results.Add(("per-subject weak error (uses subject; reference)", RouterMetrics.Compute(test, [.. test.Select(r => subjectError.GetValueOrDefault(r.Subject, 0.5))])));
+    var subjectGain = train.GroupBy(r => r.Subject).ToDictionary(g => g.Key, g => g.Average(r => (r.StrongCorrect ? 1.0 : 0) - (r.WeakCorrect ? 1.0 : 0)));
+    results.Add(("per-subject strong-weak gain (uses subject; reference)", RouterMetrics.Compute(test, [.. test.Select(r => subjectGain.GetValueOrDefault(r.Subject, 0))])));
+    var weakOnly = Train(train, hashBits, bestL2, r => !r.WeakCorrect);
+    results.Add(("weak-model-wrong head alone (P(small wrong))", RouterMetrics.Compute(test, [.. test.Select(r => (double)weakOnly.Score(r.Prompt))])));
+
+    // Threshold transfer: thresholds from training quantiles, measured on held-out prompts.
+    var operating = new StringBuilder();
+    foreach (double share in new[] { 0.2, 0.5, 0.8 })
+    {
+        int k = (int)Math.Round((1 - share) * 100);
+        float threshold = quantiles[k];
+        var routedLarge = test.Select((r, i) => classifierScores[i] >= threshold).ToList();
+        double actual = routedLarge.Count(x => x) / (double)test.Count;
+        double quality = test.Select((r, i) => routedLarge[i] ? (r.StrongCorrect ? 1 : 0) : (r.WeakCorrect ? 1 : 0)).Average();
+        operating.AppendLine(CultureInfo.InvariantCulture, $"| {share:P0} | {threshold:F3} | {actual:P1} | {quality:P1} |");
+    }
+
+    // Overhead: featurize + score one prompt, after warm-up; every held-out prompt timed 3 times.
+    foreach (var r in test.Take(200)) model.Score(r.Prompt);
+    var timings = new List<double>();
+    for (int round = 0; round < 3; round++)
+    {
+        foreach (var r in test)
+        {
+            long start = Stopwatch.GetTimestamp();
+            model.Score(r.Prompt);
+            timings.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+    }
+    timings.Sort();
+    double p50 = timings[timings.Count / 2], p95 = timings[(int)(timings.Count * 0.95)];
+
+    var table = new StringBuilder();
+    table.AppendLine(CultureInfo.InvariantCulture, $"Held-out: {test.Count} RouteLLM MMLU rows (split by question, seed {seed}); weak (small) accuracy {results[0].Metrics.WeakAccuracy:P1}, strong (large) {results[0].Metrics.StrongAccuracy:P1}.");
+    table.AppendLine();
+    table.AppendLine("| router | APGR | CPT(50%) | CPT(80%) | small-tier share at ≥95% strong quality |");
+    table.AppendLine("| --- | --- | --- | --- | --- |");
+    foreach (var (name, m) in results)
+        table.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {m.Apgr:F3} | {m.Cpt50:P1} | {m.Cpt80:P1} | {m.SmallShareAt95:P1} |");
+    table.AppendLine();
+    table.AppendLine(CultureInfo.InvariantCulture, $"Classifier overhead (featurize + score, {timings.Count} calls, 1 thread): p50 {p50 * 1000:F1} µs, p95 {p95 * 1000:F1} µs.");
+    table.AppendLine();
+    table.AppendLine("| target large share | threshold (train quantile) | held-out large share | held-out quality |");
+    table.AppendLine("| --- | --- | --- | --- |");
+    table.Append(operating);
+    Console.WriteLine();
+    Console.Write(table);
+
+    if (output is not null)
+    {
+        string description = string.Create(CultureInfo.InvariantCulture,
+            $"two logistic heads, P(strong right) - P(weak right) (L2 {bestL2}), on {PromptFeaturizer.Describe(hashBits)}; RouteLLM MMLU train half (seed {seed}, {train.Count} rows); held-out APGR {results[0].Metrics.Apgr:F3}");
+        Directory.CreateDirectory(output.DirectoryName!);
+        using (var file = output.Create())
+            PromptClassifier.Write(file, hashBits, model.Heads, quantiles, description);
+        output.Refresh();
+        Console.WriteLine($"wrote {output.FullName} ({output.Length / 1024.0:F0} KiB)");
+        // Round trip: the shipped format scores exactly like the trained model.
+        using var stream = output.OpenRead();
+        var loaded = PromptClassifier.Load(stream);
+        double maxDiff = test.Take(500).Max(r => Math.Abs(loaded.Score(r.Prompt) - model.Score(r.Prompt)));
+        Console.WriteLine($"reloaded; max score difference on 500 prompts {maxDiff:E1}");
+    }
+    if (report is not null)
+        File.WriteAllText(report.FullName, table.ToString());
+    return 0;
+}
+
+static TrainedModel Train(List<MmluRow> rows, int hashBits, double l2, Func<MmluRow, bool>? label = null)
+{
+    var ml = new MLContext(seed: 1);
+    int dimension = PromptFeaturizer.Dimension(hashBits);
+    var examples = rows.Select(r =>
+    {
+        var (indices, values) = PromptFeaturizer.Featurize(r.Prompt, hashBits);
+        // Label: the weak (small) model got it wrong, i.e. the prompt needs the large tier.
+        return new Example { Label = label?.Invoke(r) ?? !r.WeakCorrect, Features = new VBuffer<float>(dimension, indices.Length, values, indices) };
+    });
+    var schema = SchemaDefinition.Create(typeof(Example));
+    schema[nameof(Example.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
+    IDataView data = ml.Data.LoadFromEnumerable(examples, schema);
+    var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
+    {
+        L2Regularization = (float)l2,
+        L1Regularization = 0,
+        MaximumNumberOfIterations = 300,
+    });
+    var transformer = trainer.Fit(data);
+    var linear = transformer.Model.SubModel;
+    return new TrainedModel(hashBits, [.. linear.Weights], linear.Bias);
+}
+
+static GainModel TrainGain(List<MmluRow> rows, int hashBits, double l2)
+{
+    var strong = Train(rows, hashBits, l2, r => r.StrongCorrect);
+    var weak = Train(rows, hashBits, l2, r => r.WeakCorrect);
+    return new GainModel(hashBits, [new(1f, strong.Bias, strong.Weights), new(-1f, weak.Bias, weak.Weights)]);
+}
+
+static string FindRepoRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Sdk.sln"))) return dir.FullName;
+    return Directory.GetCurrentDirectory();
+}
+
+internal sealed class Example
+{
+    public bool Label { get; set; }
+    public VBuffer<float> Features { get; set; }
+}
+
+/// <summary>The shipped shape: heads combined exactly as <see cref="PromptClassifier"/> combines them.</summary>
+internal sealed record GainModel(int HashBits, PromptClassifier.Head[] Heads)
+{
+    public float Score(string prompt)
+    {
+        var (indices, values) = PromptFeaturizer.Featurize(prompt, HashBits);
+        return PromptClassifier.Combine(Heads, indices, values);
+    }
+}
+
+/// <summary>Trained weights, scored with the package's featurizer (so evaluation scores what ships).</summary>
+internal sealed record TrainedModel(int HashBits, float[] Weights, float Bias)
+{
+    public float Score(string prompt) => 1f / (1f + MathF.Exp(-Logit(prompt)));
+
+    public float Logit(string prompt)
+    {
+        var (indices, values) = PromptFeaturizer.Featurize(prompt, HashBits);
+        float z = Bias;
+        for (int i = 0; i < indices.Length; i++) z += Weights[indices[i]] * values[i];
+        return z;
+    }
+}
