@@ -16,6 +16,9 @@ public enum ModelDesign
 
     /// <summary>Seeded random weights in a realistic shape (benchmarks); output is deterministic but meaningless.</summary>
     Random,
+
+    /// <summary>A bigram model where greedy's first choice leads to a less likely reply than beam search finds (<see cref="BeamTrapDesign"/>; fp32/fp16).</summary>
+    BeamTrap,
 }
 
 /// <summary>How the weights of the matrix multiplications are stored.</summary>
@@ -198,5 +201,7 @@ public sealed record ForgeOptions
             throw new ArgumentException($"ForgeOptions.Shape applies to the random design only; the {Design} design has a fixed tiny shape. Remove Shape or use ModelDesign.Random.");
         if (Design == ModelDesign.Random)
             EffectiveShape.Validate();
+        if (Design == ModelDesign.BeamTrap && Precision is not (WeightPrecision.Fp32 or WeightPrecision.Fp16))
+            throw new ArgumentException($"ForgeOptions.Precision {Precision} does not hold the beam-trap design's log-probabilities exactly; use Fp32 or Fp16.");
     }
 }

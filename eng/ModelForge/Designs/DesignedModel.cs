@@ -43,6 +43,8 @@ public static class DesignedModel
 
     internal static (DecoderSpec Spec, IDecoderWeights Weights) Create(ForgeOptions options)
     {
+        if (options.Design == ModelDesign.BeamTrap)
+            return BeamTrapDesign.Create(options);
         int context = options.EffectiveContextLength;
         var spec = new DecoderSpec(VocabSize, Hidden, 1, Heads, KvHeads, HeadSize, 0, context, RopeTheta,
             Realistic: false, options.Precision, options.Attention, options.AccuracyLevel);

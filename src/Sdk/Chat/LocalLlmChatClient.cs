@@ -69,7 +69,10 @@ public sealed class LocalLlmChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        int candidates = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger).CandidateCount;
+        var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        if (requested.NumBeams > 1)
+            return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
+        int candidates = requested.CandidateCount;
         if (candidates == 1)
             return await CollectAsync(messages, options, cancellationToken).ConfigureAwait(false);
 
@@ -97,6 +100,40 @@ public sealed class LocalLlmChatClient : IChatClient
             AdditionalProperties = responses[0].AdditionalProperties,
         };
         return merged;
+    }
+
+    /// <summary>Beam search (src/Sdk/Generation/BeamSearch.cs): the n best beams as n assistant messages of one response.</summary>
+    private async Task<ChatResponse> BeamSearchAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        BeamSearch.Validate(settings, nameof(options));
+        var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
+        string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        using var activity = LocalLlmTelemetry.ActivitySource.StartActivity($"chat {_model.Info.Id}", System.Diagnostics.ActivityKind.Internal);
+        activity?.SetTag("gen_ai.operation.name", "chat");
+        activity?.SetTag("gen_ai.request.model", _model.Info.Id);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
+        var queued = System.Diagnostics.Stopwatch.StartNew();
+        await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
+        TimeSpan queueTime = queued.Elapsed;
+        BeamSearch.Result result;
+        try
+        {
+            result = await new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, responseId).RunAsync(linked.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _admission.Release();
+        }
+        return new ChatResponse([.. result.Beams.Select(b => new ChatMessage(ChatRole.Assistant, b.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
+        {
+            ResponseId = responseId,
+            ModelId = _model.Info.Id,
+            CreatedAt = DateTimeOffset.UtcNow,
+            FinishReason = result.Beams[0].Reason,
+            Usage = new UsageDetails { InputTokenCount = result.Stats.PromptTokens, OutputTokenCount = result.Stats.OutputTokens, TotalTokenCount = result.Stats.PromptTokens + result.Stats.OutputTokens },
+            AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = result.Stats with { QueueTime = queueTime } },
+        };
     }
 
     /// <summary>The streamed updates as one response; the stats and log-probabilities of the last update move to the response.</summary>
