@@ -106,6 +106,44 @@ public sealed class DesignTests
         Assert.Equal(ByteTokenizer.Decode(withFillers), tokenizer.Decode(withFillers));
     }
 
+    [Fact]
+    public void Random_PlainAndGqaAttention_ComputeTheSameLogits()
+    {
+        // Two independent implementations (ONNX ops with Concat cache vs GroupQueryAttention with fused norms) of
+        // the same weights must agree: this checks RoPE layout, masking, GQA head grouping and the residual stream.
+        using var temp = new TempDirectory();
+        var options = new ForgeOptions { Design = ModelDesign.Random, Seed = 5, Shape = ModelShape.Tiny };
+        using var plain = new Model(RawApi.Forge(temp, options, "plain"));
+        using var gqa = new Model(RawApi.Forge(temp, options with { Attention = AttentionKind.GroupQueryAttention }, "gqa"));
+        int[] prompt = ByteTokenizer.Encode("same weights, two graphs");
+
+        float[][] a = StepLogits(plain, prompt, 6);
+        float[][] b = StepLogits(gqa, prompt, 6);
+
+        for (int step = 0; step < a.Length; step++)
+        {
+            float maxDiff = a[step].Zip(b[step], (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(maxDiff < 1e-4f, $"step {step}: logits differ by {maxDiff}");
+            Assert.True(a[step].Max() - a[step].Min() > 0.1f, "the random logits should not be flat");
+        }
+    }
+
+    /// <summary>Logits of the last position after the prompt and after each of the next greedy tokens.</summary>
+    private static float[][] StepLogits(Model model, int[] prompt, int steps)
+    {
+        using var p = new GeneratorParams(model);
+        p.SetSearchOption("max_length", prompt.Length + steps + 1);
+        using var g = new Generator(model, p);
+        g.AppendTokens(prompt);
+        var result = new List<float[]>();
+        for (int i = 0; i < steps; i++)
+        {
+            result.Add(LastLogits(g));
+            g.GenerateNextToken();
+        }
+        return [.. result];
+    }
+
     private static float[] LastLogits(Generator g)
     {
         using Tensor tensor = g.GetOutput("logits");

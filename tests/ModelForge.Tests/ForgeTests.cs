@@ -100,6 +100,16 @@ public sealed class ForgeTests
     }
 
     [Fact]
+    public void PublicEntryPoints_NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>("options", () => Forge.Write(null!, "folder"));
+        Assert.Throws<ArgumentNullException>("outputDirectory", () => Forge.Write(new ForgeOptions(), null!));
+        Assert.Throws<ArgumentNullException>("options", () => ForgedModels.GetOrCreate(null!));
+        Assert.Throws<ArgumentNullException>("text", () => ByteTokenizer.Encode(null!));
+        Assert.Throws<ArgumentException>("name", () => ModelShape.FromPreset("gpt-5"));
+    }
+
+    [Fact]
     public void Cli_Help_ListsTheOptions()
     {
         var output = new StringWriter();

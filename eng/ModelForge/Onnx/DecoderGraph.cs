@@ -71,10 +71,25 @@ internal static class DecoderGraph
             string x = g.Node("Gather", [Embedding(), "input_ids"]);
             var (cosTable, sinTable) = RotaryTables();
             Context ctx = _gqa ? GqaContext() : PlainContext(cosTable, sinTable);
-            for (int layer = 0; layer < spec.Layers; layer++)
-                x = Layer(x, layer, ctx, cosTable, sinTable);
             if (spec.Realistic)
-                x = RmsNorm(x, "model.norm.weight");
+            {
+                // Pre-norm residual stream: r is the running sum, x the normalized input of the next block.
+                string r = x;
+                x = Norm(r, "model.layers.0.input_layernorm.weight");
+                for (int layer = 0; layer < spec.Layers; layer++)
+                {
+                    string prefix = $"model.layers.{layer}";
+                    string o = Attention(x, layer, ctx, cosTable, sinTable);
+                    (r, x) = AddAndNorm(o, r, $"{prefix}.post_attention_layernorm.weight");
+                    string d = Mlp(x, layer);
+                    (r, x) = AddAndNorm(d, r, layer + 1 < spec.Layers ? $"model.layers.{layer + 1}.input_layernorm.weight" : "model.norm.weight");
+                }
+            }
+            else
+            {
+                for (int layer = 0; layer < spec.Layers; layer++)
+                    x = Attention(x, layer, ctx, cosTable, sinTable);
+            }
             string logits = Linear(x, weights.LmHead, "lm_head");
             string[] inputs = weights.LmBias is { } bias
                 ? [logits, g.Floats("lm_head.bias", _t, [spec.Vocab], bias)]
@@ -165,26 +180,25 @@ internal static class DecoderGraph
             return new Context(null, null, cosQ, sinQ, cosK, sinK, mask);
         }
 
-        private string Layer(string x, int layer, Context ctx, string cosTable, string sinTable)
+        private string Attention(string h, int layer, Context ctx, string cosTable, string sinTable)
         {
             string prefix = $"model.layers.{layer}";
-            string h = spec.Realistic ? RmsNorm(x, $"{prefix}.input_layernorm.weight") : x;
             string q = Linear(h, weights.Query(layer), $"{prefix}.attn.q_proj");
             string k = Linear(h, weights.Key(layer), $"{prefix}.attn.k_proj");
             string v = Linear(h, weights.Value(layer), $"{prefix}.attn.v_proj");
             string attention = _gqa
                 ? GroupQueryAttention(q, k, v, layer, ctx, cosTable, sinTable)
                 : PlainAttention(q, k, v, layer, ctx);
-            string o = Linear(attention, weights.Output(layer), $"{prefix}.attn.o_proj");
-            if (!spec.Realistic)
-                return o;
-            x = g.Node("Add", [x, o]);
-            h = RmsNorm(x, $"{prefix}.post_attention_layernorm.weight");
-            string gate = Linear(h, weights.Gate(layer), $"{prefix}.mlp.gate_proj");
-            string up = Linear(h, weights.Up(layer), $"{prefix}.mlp.up_proj");
+            return Linear(attention, weights.Output(layer), $"{prefix}.attn.o_proj");
+        }
+
+        private string Mlp(string h, int layer)
+        {
+            string prefix = $"model.layers.{layer}.mlp";
+            string gate = Linear(h, weights.Gate(layer), $"{prefix}.gate_proj");
+            string up = Linear(h, weights.Up(layer), $"{prefix}.up_proj");
             string act = g.Node("Mul", [g.Node("Mul", [gate, g.Node("Sigmoid", [gate])]), up]);
-            string down = Linear(act, weights.Down(layer), $"{prefix}.mlp.down_proj");
-            return g.Node("Add", [x, down]);
+            return Linear(act, weights.Down(layer), $"{prefix}.down_proj");
         }
 
         private string GroupQueryAttention(string q, string k, string v, int layer, Context ctx, string cosTable, string sinTable)
@@ -230,15 +244,38 @@ internal static class DecoderGraph
             return g.Node("Add", [g.Node("Mul", [x, cos]), g.Node("Mul", [rotated, sin])]);
         }
 
-        private string RmsNorm(string x, string weightName)
+        /// <summary>RMS norm: plain ops for the plain variant, the fused SimplifiedLayerNormalization (as ORT GenAI's
+        /// model builder emits) for the GQA variant.</summary>
+        private string Norm(string x, string weightName)
         {
+            string w = NormWeight(weightName);
+            if (_gqa)
+                return g.Node("SimplifiedLayerNormalization", [x, w], ("axis", -1), ("epsilon", NormEpsilon), ("stash_type", 1));
             string square = g.Node("Mul", [x, x]);
             string mean = g.Node("ReduceMean", [square], ("axes", new long[] { -1 }), ("keepdims", 1));
-            string rms = g.Node("Sqrt", [g.Node("Add", [mean, g.Scalar("rms_eps", _t, 1e-6f)])]);
+            string rms = g.Node("Sqrt", [g.Node("Add", [mean, g.Scalar("rms_eps", _t, NormEpsilon)])]);
+            return g.Node("Mul", [g.Node("Div", [x, rms]), w]);
+        }
+
+        /// <summary>Residual add then RMS norm; fused SkipSimplifiedLayerNormalization for the GQA variant.</summary>
+        private (string Sum, string Normed) AddAndNorm(string x, string residual, string weightName)
+        {
+            if (!_gqa)
+            {
+                string sum = g.Node("Add", [residual, x]);
+                return (sum, Norm(sum, weightName));
+            }
+            string[] outs = g.NodeMulti("SkipSimplifiedLayerNormalization", "com.microsoft", [x, residual, NormWeight(weightName)], 4, ("epsilon", NormEpsilon));
+            return (outs[3], outs[0]);
+        }
+
+        private const float NormEpsilon = 1e-6f;
+
+        private string NormWeight(string name)
+        {
             float[] ones = new float[spec.Hidden];
             Array.Fill(ones, 1f);
-            string w = g.Floats(weightName, _t, [spec.Hidden], ones);
-            return g.Node("Mul", [g.Node("Div", [x, rms]), w]);
+            return g.Floats(name, _t, [spec.Hidden], ones);
         }
 
         private string Linear(string x, MatrixSource w, string name)

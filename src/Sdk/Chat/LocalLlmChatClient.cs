@@ -185,13 +185,14 @@ public sealed class LocalLlmChatClient : IChatClient
         Task? producer = null;
         try
         {
-            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId);
+            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId) { PrefillStarting = _options.PrefillStarting };
             var reader = loop.Start(linked.Token, out producer);
             DateTimeOffset created = DateTimeOffset.UtcNow;
             string messageId = "msg-" + Guid.NewGuid().ToString("N");
 
             await foreach (var e in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
+                linked.Token.ThrowIfCancellationRequested(); // buffered tokens are not shown after a cancel
                 var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = messageId, CreatedAt = created, ModelId = _model.Info.Id };
                 switch (e)
                 {

@@ -35,6 +35,9 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: 1.</value>
     public int MaxConcurrentRequests { get; set; } = 1;
 
+    /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
+    internal Action? PrefillStarting { get; set; }
+
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     internal void Validate()
     {

@@ -13,6 +13,14 @@ namespace LocalLlm;
 internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationSettings settings, bool toolsEnabled,
     LocalLlmTelemetry telemetry, ILogger logger, string responseId)
 {
+    private static int s_liveGenerators;
+
+    /// <summary>Generators alive now, process-wide (tests check that none leak).</summary>
+    internal static int LiveGenerators => Volatile.Read(ref s_liveGenerators);
+
+    /// <summary>Test hook: runs on the generation thread just before the prompt is appended (prefill).</summary>
+    internal Action? PrefillStarting { get; init; }
+
     public ChannelReader<GenerationEvent> Start(CancellationToken cancellationToken, out Task completion)
     {
         var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -44,6 +52,8 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         using var generatorParams = new GeneratorParams(model.NativeModel);
         Apply(generatorParams, maxLength);
         using var generator = new Generator(model.NativeModel, generatorParams);
+        Interlocked.Increment(ref s_liveGenerators);
+        using var countDown = new Countdown();
         using var tokenizerStream = model.CreateTokenizerStream();
 
         telemetry.ActiveRequests.Add(1);
@@ -56,6 +66,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             // The terminate flag stops a running prefill within milliseconds; the generator is unusable after it.
             using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
             {
+                PrefillStarting?.Invoke();
                 try { generator.AppendTokens(prompt); }
                 catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
             }
@@ -103,6 +114,12 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         {
             telemetry.ActiveRequests.Add(-1);
         }
+    }
+
+    /// <summary>Counts a generator as gone; declared after it, so disposed just before it.</summary>
+    private readonly struct Countdown : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref s_liveGenerators);
     }
 
     private void Apply(GeneratorParams p, int maxLength)
