@@ -1,1 +1,5 @@
-System.Console.WriteLine("LocalLlm WebChat sample: under construction");
+// LocalLlm web chat: an OpenAI-compatible API (/v1/chat/completions, /v1/models), health probes and a chat page,
+// over the model configured in appsettings.json ("LocalLlm:ModelPath"; empty = the built-in demo model).
+using LocalLlm.Samples.WebChat;
+
+await WebChatApp.Build(args).RunAsync();
