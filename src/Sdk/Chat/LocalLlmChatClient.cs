@@ -72,11 +72,13 @@ public sealed class LocalLlmChatClient : IChatClient
         var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
         if (requested.NumBeams > 1)
             return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
+        if (SampledCandidates.Applies(requested, options))
+            return await SampledCandidatesAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
         int candidates = requested.CandidateCount;
         if (candidates == 1)
             return await CollectAsync(messages, options, cancellationToken).ConfigureAwait(false);
 
-        // Several candidates: independent samples (seeds seed, seed+1, …), one assistant message each.
+        // Several candidates with grammars, tools or log-probabilities: one request each (seeds seed, seed+1, …), one message each.
         var responses = new List<ChatResponse>(candidates);
         for (int i = 0; i < candidates; i++)
         {
@@ -105,8 +107,25 @@ public sealed class LocalLlmChatClient : IChatClient
     /// <summary>Beam search (src/Sdk/Generation/BeamSearch.cs): the n best beams as n assistant messages of one response.</summary>
     private async Task<ChatResponse> BeamSearchAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         BeamSearch.Validate(settings, nameof(options));
+        var (result, responseId, queueTime) = await RunWholeAsync(messages, options, (prompt, id, ct) =>
+            new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
+        return WholeResponse(responseId, [.. result.Beams.Select(b => (b.Text, b.Reason))], result.Stats with { QueueTime = queueTime });
+    }
+
+    /// <summary>n sampled candidates as one batch (src/Sdk/Generation/SampledCandidates.cs), one assistant message each.</summary>
+    private async Task<ChatResponse> SampledCandidatesAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        var (result, responseId, queueTime) = await RunWholeAsync(messages, options, (prompt, id, ct) =>
+            new SampledCandidates(_model, prompt.Text, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
+        return WholeResponse(responseId, [.. result.Candidates.Select(c => (c.Text, c.Reason))], result.Stats with { QueueTime = queueTime });
+    }
+
+    /// <summary>Renders the prompt and runs a non-streaming generation under admission, with the request's activity.</summary>
+    private async Task<(T Result, string ResponseId, TimeSpan QueueTime)> RunWholeAsync<T>(IEnumerable<ChatMessage> messages, ChatOptions? options,
+        Func<PromptRenderer.RenderedPrompt, string, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         using var activity = LocalLlmTelemetry.ActivitySource.StartActivity($"chat {_model.Info.Id}", System.Diagnostics.ActivityKind.Internal);
@@ -116,25 +135,26 @@ public sealed class LocalLlmChatClient : IChatClient
         var queued = System.Diagnostics.Stopwatch.StartNew();
         await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
         TimeSpan queueTime = queued.Elapsed;
-        BeamSearch.Result result;
         try
         {
-            result = await new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, responseId).RunAsync(linked.Token).ConfigureAwait(false);
+            return (await run(prompt, responseId, linked.Token).ConfigureAwait(false), responseId, queueTime);
         }
         finally
         {
             _admission.Release();
         }
-        return new ChatResponse([.. result.Beams.Select(b => new ChatMessage(ChatRole.Assistant, b.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
+    }
+
+    private ChatResponse WholeResponse(string responseId, IReadOnlyList<(string Text, ChatFinishReason Reason)> answers, GenerationStats stats) =>
+        new([.. answers.Select(a => new ChatMessage(ChatRole.Assistant, a.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
         {
             ResponseId = responseId,
             ModelId = _model.Info.Id,
             CreatedAt = DateTimeOffset.UtcNow,
-            FinishReason = result.Beams[0].Reason,
-            Usage = new UsageDetails { InputTokenCount = result.Stats.PromptTokens, OutputTokenCount = result.Stats.OutputTokens, TotalTokenCount = result.Stats.PromptTokens + result.Stats.OutputTokens },
-            AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = result.Stats with { QueueTime = queueTime } },
+            FinishReason = answers[0].Reason,
+            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
+            AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = stats },
         };
-    }
 
     /// <summary>The streamed updates as one response; the stats and log-probabilities of the last update move to the response.</summary>
     private async Task<ChatResponse> CollectAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
