@@ -33,7 +33,7 @@ public static partial class PiiDetector
         if (hasDigit)
         {
             if ((entities & PiiEntity.IbanCode) != 0)
-                Add(found, PiiEntity.IbanCode, IbanRegex(), text, static v => IsValidIban(v));
+                AddIbans(found, text);
             if ((entities & PiiEntity.CreditCard) != 0)
                 Add(found, PiiEntity.CreditCard, CardRegex(), text, static v => IsValidCard(v));
             if ((entities & PiiEntity.UsSsn) != 0)
@@ -159,24 +159,58 @@ public static partial class PiiDetector
         }
     }
 
+    // An IBAN written in groups can run into the next word ("... 7654 32 from"): drop trailing groups until valid.
+    private static void AddIbans(List<PiiMatch> found, string text)
+    {
+        foreach (Match m in IbanRegex().Matches(text))
+        {
+            string value = m.Value;
+            while (value.Length >= 15)
+            {
+                if (IsValidIban(value))
+                {
+                    found.Add(new PiiMatch(PiiEntity.IbanCode, m.Index, value.Length));
+                    break;
+                }
+                int space = value.LastIndexOf(' ');
+                if (space < 0)
+                    break;
+                value = value[..space];
+            }
+        }
+    }
+
     private static void AddPhones(List<PiiMatch> found, string text)
     {
         foreach (Match m in PhoneRegex().Matches(text))
         {
+            string value = m.Value;
             int digits = 0;
-            foreach (char c in m.Value)
+            foreach (char c in value)
             {
                 if (char.IsAsciiDigit(c))
                     digits++;
             }
-            bool international = m.Value.StartsWith('+');
-            bool separated = m.Value.AsSpan().IndexOfAny(" .-()") >= 0;
-            bool strong = (international && digits is >= 8 and <= 15)
-                || (separated && digits is >= 10 and <= 15);
-            // Shorter or unseparated numbers are phones only when a word like "phone" or "call" precedes them.
-            if (strong || (digits is >= 7 and <= 15 && HasPhoneContext(text, m.Index)))
+            if (digits is < 7 or > 15 || IsoDateRegex().IsMatch(value))
+                continue; // a date (and time) is not a phone
+            bool international = value.StartsWith('+');
+            bool separated = value.AsSpan().IndexOfAny(" .-()") >= 0;
+            bool strong = (international && digits >= 8) || (separated && digits >= 10);
+            // Shorter or unseparated numbers are phones only next to a word like "phone" or "call", or alone on a line
+            // of a contact block.
+            if (strong || HasPhoneContext(text, m.Index) || (separated && AloneOnLine(text, m.Index, m.Length)))
                 found.Add(new PiiMatch(PiiEntity.PhoneNumber, m.Index, m.Length));
         }
+    }
+
+    private static bool AloneOnLine(string text, int start, int length)
+    {
+        int lineStart = text.LastIndexOf('\n', Math.Max(0, start - 1));
+        if (lineStart < 0 || !text.AsSpan(lineStart + 1, start - lineStart - 1).IsWhiteSpace())
+            return false;
+        int end = start + length;
+        int lineEnd = text.IndexOf('\n', end);
+        return text.AsSpan(end, (lineEnd < 0 ? text.Length : lineEnd) - end).IsWhiteSpace();
     }
 
     private static bool HasPhoneContext(string text, int index)
@@ -204,7 +238,7 @@ public static partial class PiiDetector
     [GeneratedRegex(@"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])", RegexOptions.CultureInvariant, 250)]
     private static partial Regex EmailRegex();
 
-    [GeneratedRegex(@"(?<![\w-])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}(?![\w-])", RegexOptions.CultureInvariant, 250)]
+    [GeneratedRegex(@"(?<![\w-])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?:[ ][A-Za-z0-9]{4}){2,7}(?:[ ][A-Za-z0-9]{1,4})?)(?![\w-])", RegexOptions.CultureInvariant, 250)]
     private static partial Regex IbanRegex();
 
     [GeneratedRegex(@"(?<![\w+-])\d(?:[ -]?\d){11,18}(?![\w-])", RegexOptions.CultureInvariant, 250)]
@@ -220,9 +254,12 @@ public static partial class PiiDetector
     private static partial Regex Ipv6CandidateRegex();
 
     // Digit groups with the separators phones use, an optional +country code, (area) and extension.
-    [GeneratedRegex(@"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){0,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-]|\.\d)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, 250)]
+    [GeneratedRegex(@"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,12}(?:[ .-]\d{2,7}){0,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-]|[.:]\d)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, 250)]
     private static partial Regex PhoneRegex();
 
-    [GeneratedRegex(@"\b(?:phone|tel|telephone|mobile|cell|fax|call|calls|calling|text|sms|whatsapp|desk|office|contact|reach|dial|number|messages)\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^(?:19|20)\d\d[-./]\d\d[-./]\d\d")]
+    private static partial Regex IsoDateRegex();
+
+    [GeneratedRegex(@"\b(?:phone|tel|telephone|mobile|cell|fax|call|calls|calling|text|sms|whatsapp|desk|office|contact|reach|dial|number|numbers|messages|answering|registered|cellphone|landline)\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex PhoneContextRegex();
 }

@@ -9,8 +9,11 @@ namespace LocalLlm;
 
 /// <summary>
 /// An <see cref="IChatClient"/> over a local ONNX Runtime GenAI model. Thread-safe: each request gets its own
-/// generator on its own thread; <see cref="LocalLlmChatClientOptions.MaxConcurrentRequests"/> run at once and the
-/// rest wait. The README has the table of which <see cref="ChatOptions"/> are honoured and how.
+/// generator on its own thread; <see cref="LocalLlmChatClientOptions.MaxConcurrentRequests"/> run at once within the
+/// KV-cache budget and the rest wait in a bounded FIFO queue. Generators are cached and reused when a prompt extends
+/// a cached sequence (docs/kv-cache.md, docs/concurrency.md). With <see cref="ChatOptions.ConversationId"/> the
+/// client remembers the history, so callers may send only the new messages. The README has the table of which
+/// <see cref="ChatOptions"/> are honoured and how.
 /// </summary>
 public sealed class LocalLlmChatClient : IChatClient
 {
@@ -20,7 +23,9 @@ public sealed class LocalLlmChatClient : IChatClient
     private readonly LocalLlmTelemetry _telemetry;
     private readonly bool _ownsTelemetry;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _admission;
+    private readonly KvCachePool? _pool;
+    private readonly RequestScheduler _scheduler;
+    private readonly ConversationStore _conversations;
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
 
@@ -55,11 +60,16 @@ public sealed class LocalLlmChatClient : IChatClient
         _ownsTelemetry = telemetry is null;
         _telemetry = telemetry ?? new LocalLlmTelemetry();
         _logger = logger ?? NullLogger.Instance;
-        _admission = new SemaphoreSlim(_options.MaxConcurrentRequests, _options.MaxConcurrentRequests);
+        _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
+        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
+        _conversations = new ConversationStore(_options.MaxConversations);
     }
 
     /// <summary>The model this client runs.</summary>
     public LocalModel Model => _model;
+
+    /// <summary>The admission queue (tests hold a slot through it).</summary>
+    internal RequestScheduler Scheduler => _scheduler;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad messages or options; the message names the problem.</exception>
@@ -72,11 +82,13 @@ public sealed class LocalLlmChatClient : IChatClient
         var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
         if (requested.NumBeams > 1)
             return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
+        if (SampledCandidates.Applies(requested, options))
+            return await SampledCandidatesAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
         int candidates = requested.CandidateCount;
         if (candidates == 1)
             return await CollectAsync(messages, options, cancellationToken).ConfigureAwait(false);
 
-        // Several candidates: independent samples (seeds seed, seed+1, …), one assistant message each.
+        // Several candidates with grammars, tools or log-probabilities: one request each (seeds seed, seed+1, …), one message each.
         var responses = new List<ChatResponse>(candidates);
         for (int i = 0; i < candidates; i++)
         {
@@ -105,36 +117,48 @@ public sealed class LocalLlmChatClient : IChatClient
     /// <summary>Beam search (src/Sdk/Generation/BeamSearch.cs): the n best beams as n assistant messages of one response.</summary>
     private async Task<ChatResponse> BeamSearchAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         BeamSearch.Validate(settings, nameof(options));
+        var (result, responseId, queueTime) = await RunWholeAsync(messages, options, settings, (prompt, id, ct) =>
+            new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
+        return WholeResponse(responseId, [.. result.Beams.Select(b => (b.Text, b.Reason))], result.Stats with { QueueTime = queueTime });
+    }
+
+    /// <summary>n sampled candidates as one batch (src/Sdk/Generation/SampledCandidates.cs), one assistant message each.</summary>
+    private async Task<ChatResponse> SampledCandidatesAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        var (result, responseId, queueTime) = await RunWholeAsync(messages, options, settings, (prompt, id, ct) =>
+            new SampledCandidates(_model, prompt.Text, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
+        return WholeResponse(responseId, [.. result.Candidates.Select(c => (c.Text, c.Reason))], result.Stats with { QueueTime = queueTime });
+    }
+
+    /// <summary>Renders the prompt and runs a non-streaming generation under admission, with the request's activity.</summary>
+    private async Task<(T Result, string ResponseId, TimeSpan QueueTime)> RunWholeAsync<T>(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings,
+        Func<PromptRenderer.RenderedPrompt, string, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         using var activity = LocalLlmTelemetry.ActivitySource.StartActivity($"chat {_model.Info.Id}", System.Diagnostics.ActivityKind.Internal);
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", _model.Info.Id);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
-        var queued = System.Diagnostics.Stopwatch.StartNew();
-        await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
-        TimeSpan queueTime = queued.Elapsed;
-        BeamSearch.Result result;
-        try
-        {
-            result = await new BeamSearch(_model, prompt.Tokens, settings, _telemetry, _logger, responseId).RunAsync(linked.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            _admission.Release();
-        }
-        return new ChatResponse([.. result.Beams.Select(b => new ChatMessage(ChatRole.Assistant, b.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
+        // Every beam or candidate row holds its own KV cache for the whole length; these generators are never cached.
+        int rows = Math.Max(settings.NumBeams, settings.CandidateCount);
+        long bytes = _model.Info.KvBytesPerToken * GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, null, prompt.Tokens, null).Length * rows;
+        using var admission = await _scheduler.AdmitAsync(bytes, null, linked.Token).ConfigureAwait(false);
+        return (await run(prompt, responseId, linked.Token).ConfigureAwait(false), responseId, admission.QueueTime);
+    }
+
+    private ChatResponse WholeResponse(string responseId, IReadOnlyList<(string Text, ChatFinishReason Reason)> answers, GenerationStats stats) =>
+        new([.. answers.Select(a => new ChatMessage(ChatRole.Assistant, a.Text) { MessageId = "msg-" + Guid.NewGuid().ToString("N") })])
         {
             ResponseId = responseId,
             ModelId = _model.Info.Id,
             CreatedAt = DateTimeOffset.UtcNow,
-            FinishReason = result.Beams[0].Reason,
-            Usage = new UsageDetails { InputTokenCount = result.Stats.PromptTokens, OutputTokenCount = result.Stats.OutputTokens, TotalTokenCount = result.Stats.PromptTokens + result.Stats.OutputTokens },
-            AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = result.Stats with { QueueTime = queueTime } },
+            FinishReason = answers[0].Reason,
+            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
+            AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = stats },
         };
-    }
 
     /// <summary>The streamed updates as one response; the stats and log-probabilities of the last update move to the response.</summary>
     private async Task<ChatResponse> CollectAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
@@ -169,7 +193,10 @@ public sealed class LocalLlmChatClient : IChatClient
         bool tools = options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
         settings = WithToolGrammar(settings, options);
 
-        var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
+        string? conversationId = options?.ConversationId;
+        IReadOnlyList<ChatMessage> history = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        if (conversationId is not null) history = _conversations.Resolve(conversationId, history);
+        var prompt = PromptRenderer.Render(_model, history, options, _options, _logger);
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         if (_logger.IsEnabled(LogLevel.Trace)) Log.PromptText(_logger, responseId, prompt.Text);
 
@@ -179,13 +206,14 @@ public sealed class LocalLlmChatClient : IChatClient
         activity?.SetTag("gen_ai.usage.input_tokens", prompt.Tokens.Length);
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
-        var queued = System.Diagnostics.Stopwatch.StartNew();
-        await _admission.WaitAsync(linked.Token).ConfigureAwait(false);
-        TimeSpan queueTime = queued.Elapsed;
+        var plan = GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, _pool, prompt.Tokens, conversationId);
+        var admission = await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false);
+        TimeSpan queueTime = admission.QueueTime;
         Task? producer = null;
+        var answer = conversationId is null ? null : new List<AIContent>();
         try
         {
-            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId) { PrefillStarting = _options.PrefillStarting };
+            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting };
             var reader = loop.Start(linked.Token, out producer);
             DateTimeOffset created = DateTimeOffset.UtcNow;
             string messageId = "msg-" + Guid.NewGuid().ToString("N");
@@ -193,16 +221,22 @@ public sealed class LocalLlmChatClient : IChatClient
             await foreach (var e in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
                 linked.Token.ThrowIfCancellationRequested(); // buffered tokens are not shown after a cancel
-                var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = messageId, CreatedAt = created, ModelId = _model.Info.Id };
+                var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, MessageId = messageId, CreatedAt = created, ModelId = _model.Info.Id, ConversationId = conversationId };
                 switch (e)
                 {
                     case GenerationEvent.Text text:
                         update.Contents.Add(new TextContent(text.Value));
+                        answer?.Add(new TextContent(text.Value));
                         yield return update;
                         break;
                     case GenerationEvent.Finished done:
                         if (settings.JsonOutput && done.Reason == ChatFinishReason.Stop) ValidateJson(done.FullText ?? "", responseId);
                         if (done.ToolCalls is not null) foreach (var c in done.ToolCalls) update.Contents.Add(c);
+                        if (conversationId is not null)
+                        {
+                            if (done.ToolCalls is not null) answer!.AddRange(done.ToolCalls);
+                            _conversations.Save(conversationId, [.. history, new ChatMessage(ChatRole.Assistant, Merge(answer!))]);
+                        }
                         update.Contents.Add(new UsageContent(new UsageDetails
                         {
                             InputTokenCount = done.Stats.PromptTokens,
@@ -227,8 +261,23 @@ public sealed class LocalLlmChatClient : IChatClient
                 await linked.CancelAsync().ConfigureAwait(false);
                 await producer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
-            _admission.Release();
+            admission.Dispose(); // no-op when the loop already handed its generator back
         }
+    }
+
+    /// <summary>Adjacent text pieces as one TextContent, so the stored answer renders like any assistant message.</summary>
+    private static List<AIContent> Merge(List<AIContent> contents)
+    {
+        var merged = new List<AIContent>();
+        var text = new System.Text.StringBuilder();
+        foreach (var c in contents)
+        {
+            if (c is TextContent t) { text.Append(t.Text); continue; }
+            if (text.Length > 0) { merged.Add(new TextContent(text.ToString())); text.Clear(); }
+            merged.Add(c);
+        }
+        if (text.Length > 0) merged.Add(new TextContent(text.ToString()));
+        return merged;
     }
 
     /// <summary>ToolMode Required: a grammar makes the answer a well-formed JSON call to one of the tools.</summary>
@@ -275,8 +324,9 @@ public sealed class LocalLlmChatClient : IChatClient
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _disposing.Cancel();
+        _pool?.Dispose();
         if (_ownsModel) _model.Dispose();
         if (_ownsTelemetry) _telemetry.Dispose();
-        // _disposing and _admission stay alive: requests still unwinding may touch them; they hold no native resources.
+        // _disposing and _scheduler stay alive: requests still unwinding may touch them; they hold no native resources.
     }
 }

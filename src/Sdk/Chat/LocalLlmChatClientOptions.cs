@@ -35,12 +35,38 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: 1.</value>
     public int MaxConcurrentRequests { get; set; } = 1;
 
+    /// <summary>Requests waiting for admission at most; one more fails at once with <see cref="ServerBusyException"/>.</summary>
+    /// <value>Default: 256.</value>
+    public int MaxQueueLength { get; set; } = 256;
+
+    /// <summary>
+    /// Keep generators (and their KV caches) after a request and reuse the one whose tokens the next prompt extends,
+    /// so a conversation's turn N prefills only its new tokens. Docs: docs/kv-cache.md.
+    /// </summary>
+    /// <value>Default: true.</value>
+    public bool EnableKvCacheReuse { get; set; } = true;
+
+    /// <summary>
+    /// Bytes of KV cache that active requests and cached generators may hold together. Cached generators are evicted
+    /// (least recently used first) to stay within it, and requests wait while active ones fill it; a request needing
+    /// more than the whole budget runs alone.
+    /// </summary>
+    /// <value>Default: 1 GiB.</value>
+    public long KvCacheBudgetBytes { get; set; } = 1L << 30;
+
+    /// <summary>Conversations (by <see cref="ChatOptions.ConversationId"/>) whose message history is remembered; the least recently used is forgotten first.</summary>
+    /// <value>Default: 1024.</value>
+    public int MaxConversations { get; set; } = 1024;
+
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
 
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     internal void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueueLength, 0, nameof(MaxQueueLength));
+        ArgumentOutOfRangeException.ThrowIfLessThan(KvCacheBudgetBytes, 1L << 20, nameof(KvCacheBudgetBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConversations, 1, nameof(MaxConversations));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxOutputTokens, 1, nameof(DefaultMaxOutputTokens));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
         if (!Enum.IsDefined(Truncation)) throw new ArgumentOutOfRangeException(nameof(Truncation), Truncation, "Truncation must be Error or DropOldestTurns.");

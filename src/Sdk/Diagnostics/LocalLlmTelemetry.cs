@@ -26,6 +26,13 @@ public sealed class LocalLlmTelemetry : IDisposable
         OutputTokens = _meter.CreateCounter<long>("localllm.output.tokens", "{token}", "Output tokens generated.");
         PromptTokens = _meter.CreateCounter<long>("localllm.prompt.tokens", "{token}", "Prompt tokens processed.");
         ActiveRequests = _meter.CreateUpDownCounter<long>("localllm.requests.active", "{request}", "Requests generating now.");
+        KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached generator; tag localllm.kv_cache.hit says whether one was reused.");
+        KvCacheReusedTokens = _meter.CreateCounter<long>("localllm.kv_cache.reused_tokens", "{token}", "Prompt tokens served from a cached KV state instead of prefill.");
+        KvCacheBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.bytes", "By", "KV-cache bytes held by idle cached generators.");
+        KvCacheEvictions = _meter.CreateCounter<long>("localllm.kv_cache.evictions", "{generator}", "Cached generators evicted to stay within the KV-cache budget.");
+        QueueDepth = _meter.CreateUpDownCounter<long>("localllm.scheduler.queue_depth", "{request}", "Requests waiting for admission.");
+        QueueTime = _meter.CreateHistogram<double>("localllm.scheduler.queue_time", "s", "Time a request waited for admission.");
+        SchedulerRejected = _meter.CreateCounter<long>("localllm.scheduler.rejected", "{request}", "Requests refused because the queue was full.");
     }
 
     internal Histogram<double> TimeToFirstToken { get; }
@@ -35,6 +42,13 @@ public sealed class LocalLlmTelemetry : IDisposable
     internal Counter<long> OutputTokens { get; }
     internal Counter<long> PromptTokens { get; }
     internal UpDownCounter<long> ActiveRequests { get; }
+    internal Counter<long> KvCacheLookups { get; }
+    internal Counter<long> KvCacheReusedTokens { get; }
+    internal UpDownCounter<long> KvCacheBytes { get; }
+    internal Counter<long> KvCacheEvictions { get; }
+    internal UpDownCounter<long> QueueDepth { get; }
+    internal Histogram<double> QueueTime { get; }
+    internal Counter<long> SchedulerRejected { get; }
 
     /// <summary>Disposes the meter if this object created it.</summary>
     public void Dispose()

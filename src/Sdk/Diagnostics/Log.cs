@@ -34,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(1010, LogLevel.Debug, "Request {ResponseId} cancelled after {OutputTokens} output tokens")]
     public static partial void RequestCancelled(ILogger logger, string responseId, int outputTokens);
+
+    [LoggerMessage(1100, LogLevel.Debug, "Evicted a cached generator of {Tokens} tokens ({Bytes} bytes); {HeldBytes} bytes of KV cache still held")]
+    public static partial void KvCacheEvicted(ILogger logger, int tokens, long bytes, long heldBytes);
+
+    [LoggerMessage(1101, LogLevel.Warning, "A request needs {Bytes} bytes of KV cache, more than the budget of {Budget} bytes (KvCacheBudgetBytes); it runs alone")]
+    public static partial void RequestOverBudget(ILogger logger, long bytes, long budget);
+
+    [LoggerMessage(1102, LogLevel.Debug, "Request {ResponseId} reused {ReusedTokens} of {PromptTokens} prompt tokens from a cached generator")]
+    public static partial void KvCacheReused(ILogger logger, string responseId, int reusedTokens, int promptTokens);
 }

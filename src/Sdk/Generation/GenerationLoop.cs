@@ -7,15 +7,17 @@ using Microsoft.ML.OnnxRuntimeGenAI;
 namespace LocalLlm;
 
 /// <summary>
-/// One request's token loop on its own thread: prefill, then one token at a time, checking cancellation per token
-/// and aborting a long prefill through ORT GenAI's terminate flag. It owns its Generator from creation to disposal.
+/// One request's token loop on its own thread: prefill (only the tokens a cached generator does not hold yet), then
+/// one token at a time, checking cancellation per token and aborting a long prefill through ORT GenAI's terminate
+/// flag. It owns its generator until it hands it back through the admission (to the KV-cache pool, or disposal).
 /// </summary>
 internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationSettings settings, bool toolsEnabled,
-    LocalLlmTelemetry telemetry, ILogger logger, string responseId)
+    LocalLlmTelemetry telemetry, ILogger logger, string responseId, GeneratorPlan plan, KvCachePool? pool,
+    RequestScheduler.Admission admission, string? conversationId)
 {
     private static int s_liveGenerators;
 
-    /// <summary>Generators alive now, process-wide (tests check that none leak).</summary>
+    /// <summary>Generators held by running requests now, process-wide (tests check that none leak). Idle generators parked in a <see cref="KvCachePool"/> are not counted.</summary>
     internal static int LiveGenerators => Volatile.Read(ref s_liveGenerators);
 
     /// <summary>Test hook: runs on the generation thread just before the prompt is appended (prefill).</summary>
@@ -41,24 +43,49 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
 
     private void Run(ChannelWriter<GenerationEvent> writer, CancellationToken ct)
     {
-        ct.ThrowIfCancellationRequested();
-        using var lease = model.Acquire();
+        CachedGenerator? generator = null;
+        bool reusable = false;
+        int output = 0;
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            using var lease = model.Acquire();
+            if (plan.Key is not null && pool is not null) generator = pool.Take(prompt, plan.Key, plan.Length, conversationId);
+            generator ??= CachedGenerator.Create(model, settings, prompt.Length, plan.MaxLength, plan.Key);
+            Interlocked.Increment(ref s_liveGenerators);
+            output = Generate(generator, writer, ct);
+            reusable = true;
+        }
+        finally
+        {
+            if (generator is not null)
+            {
+                // Only a generator that finished normally is in a known state; after cancellation the terminate flag may be set.
+                generator.Broken |= !reusable;
+                if (!generator.Broken)
+                {
+                    generator.Snapshot(prompt.Length + output);
+                    generator.ConversationId = conversationId;
+                }
+                Interlocked.Decrement(ref s_liveGenerators);
+            }
+            admission.Release(generator);
+        }
+    }
+
+    /// <returns>The tokens sampled.</returns>
+    private int Generate(CachedGenerator cached, ChannelWriter<GenerationEvent> writer, CancellationToken ct)
+    {
         var info = model.Info;
+        var generator = cached.Generator;
         var filter = new OutputFilter(settings.StopSequences, settings.JsonOutput, toolsEnabled);
         List<double>? logProbs = settings.LogProbabilities ? [] : null;
         var eos = info.EosTokenIds;
-        int maxLength = (int)Math.Min(info.ContextLength, (long)prompt.Length + settings.MaxOutputTokens);
-
-        using var generatorParams = new GeneratorParams(model.NativeModel);
-        Apply(generatorParams, maxLength);
-        using var generator = new Generator(model.NativeModel, generatorParams);
-        Interlocked.Increment(ref s_liveGenerators);
-        using var countDown = new Countdown();
         using var tokenizerStream = model.CreateTokenizerStream();
 
         telemetry.ActiveRequests.Add(1);
         var clock = Stopwatch.StartNew();
-        int output = 0;
+        int output = 0, reused = 0;
         TimeSpan firstToken = TimeSpan.Zero, lastToken = TimeSpan.Zero;
         ChatFinishReason reason = ChatFinishReason.Length;
         try
@@ -67,10 +94,15 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
             {
                 PrefillStarting?.Invoke();
-                try { generator.AppendTokens(prompt); }
+                try { reused = cached.Prefill(prompt); }
                 catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
             }
             TimeSpan prefill = clock.Elapsed;
+            if (reused > 0)
+            {
+                telemetry.KvCacheReusedTokens.Add(reused);
+                Log.KvCacheReused(logger, responseId, reused, prompt.Length);
+            }
 
             while (true)
             {
@@ -100,10 +132,11 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             }
             if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
 
-            var stats = Stats(prefill, firstToken, lastToken, output);
+            var stats = Stats(prefill, firstToken, lastToken, output, reused);
             Record(stats);
             Log.RequestFinished(logger, responseId, reason.Value, prompt.Length, output, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
             writer.TryWrite(new GenerationEvent.Finished(reason, stats, calls, logProbs, settings.JsonOutput ? filter.Emitted.ToString() : null));
+            return output;
         }
         catch (OperationCanceledException)
         {
@@ -116,15 +149,9 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         }
     }
 
-    /// <summary>Counts a generator as gone; declared after it, so disposed just before it.</summary>
-    private readonly struct Countdown : IDisposable
+    /// <summary>Sets a new generator's search options; they are fixed for its lifetime (hence <see cref="GeneratorKey"/>).</summary>
+    internal static void Apply(GeneratorParams p, GenerationSettings s, int maxLength, int promptLength)
     {
-        public void Dispose() => Interlocked.Decrement(ref s_liveGenerators);
-    }
-
-    private void Apply(GeneratorParams p, int maxLength)
-    {
-        var s = settings;
         p.SetSearchOption("max_length", maxLength);
         p.SetSearchOption("do_sample", s.DoSample);
         if (s.DoSample)
@@ -136,7 +163,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         if (s.Seed is { } seed) p.SetSearchOption("random_seed", seed);
         if (s.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
         if (s.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
-        if (s.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, prompt.Length + min));
+        if (s.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, promptLength + min));
         if (s.Guidance is { } g) p.SetGuidance(g.Type, g.Data, false);
     }
 
@@ -165,13 +192,14 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         return chosen - max - Math.Log(sum);
     }
 
-    private GenerationStats Stats(TimeSpan prefill, TimeSpan first, TimeSpan last, int output) => new()
+    private GenerationStats Stats(TimeSpan prefill, TimeSpan first, TimeSpan last, int output, int reused) => new()
     {
         PromptTokens = prompt.Length,
+        ReusedPromptTokens = reused,
         OutputTokens = output,
         TimeToFirstToken = first,
         DecodeTime = last - first,
-        PrefillTokensPerSecond = prefill > TimeSpan.Zero ? prompt.Length / prefill.TotalSeconds : 0,
+        PrefillTokensPerSecond = prefill > TimeSpan.Zero ? (prompt.Length - reused) / prefill.TotalSeconds : 0,
         DecodeTokensPerSecond = output > 1 && last > first ? (output - 1) / (last - first).TotalSeconds : 0,
     };
 

@@ -32,6 +32,25 @@ public sealed class LocalLlmOptions
     [Range(1, 64, ErrorMessage = "LocalLlm:MaxConcurrentRequests must be between 1 and 64.")]
     public int MaxConcurrentRequests { get; set; } = 1;
 
+    /// <summary>Requests waiting for admission at most; more fail with <see cref="ServerBusyException"/> (HTTP 429).</summary>
+    /// <value>Default: 256.</value>
+    [Range(0, 1_000_000, ErrorMessage = "LocalLlm:MaxQueueLength must be between 0 and 1000000.")]
+    public int MaxQueueLength { get; set; } = 256;
+
+    /// <summary>Reuse cached generators (KV caches) across turns and requests.</summary>
+    /// <value>Default: true.</value>
+    public bool EnableKvCacheReuse { get; set; } = true;
+
+    /// <summary>Bytes of KV cache active requests and cached generators may hold together.</summary>
+    /// <value>Default: 1073741824 (1 GiB).</value>
+    [Range(typeof(long), "1048576", "1099511627776", ErrorMessage = "LocalLlm:KvCacheBudgetBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).")]
+    public long KvCacheBudgetBytes { get; set; } = 1L << 30;
+
+    /// <summary>Conversations (by ChatOptions.ConversationId) whose history is remembered.</summary>
+    /// <value>Default: 1024.</value>
+    [Range(1, 10_000_000, ErrorMessage = "LocalLlm:MaxConversations must be between 1 and 10000000.")]
+    public int MaxConversations { get; set; } = 1024;
+
     /// <summary>A chat template that replaces the model's own.</summary>
     /// <value>Default: null.</value>
     public string? ChatTemplate { get; set; }

@@ -73,6 +73,10 @@ public static class LocalLlmServiceCollectionExtensions
         {
             DefaultMaxOutputTokens = o.DefaultMaxOutputTokens,
             MaxConcurrentRequests = o.MaxConcurrentRequests,
+            MaxQueueLength = o.MaxQueueLength,
+            EnableKvCacheReuse = o.EnableKvCacheReuse,
+            KvCacheBudgetBytes = o.KvCacheBudgetBytes,
+            MaxConversations = o.MaxConversations,
             ChatTemplate = o.ChatTemplate,
             Truncation = o.Truncation,
         };

@@ -20,23 +20,40 @@ public sealed record InferenceWorkload(int PromptTokens, int MaxLength, int Conc
 }
 
 /// <summary>
-/// Memory the runtime adds on top of weights, KV cache and activations: the process, the .NET runtime,
-/// ONNX Runtime's libraries and session state. Measured by the benchmark lab (bench plan --measure), not
-/// guessed; see docs/memory-planner.md.
+/// What the runtime adds to the bare formulas, measured on the ONNX Runtime GenAI CPU runtime in a .NET 10 process
+/// (docs/memory-planner.md, "Calibration"): the fixed cost of the process and runtime, extra resident copies of the
+/// weight matrices made at load (fp32 copies of fp16 weights; repacked int4/int8 blocks), how much of the
+/// memory-mapped embedding table becomes resident, and an fp32 copy of the output projection made on every run.
 /// </summary>
-/// <param name="FixedBytes">Bytes independent of the model size.</param>
-/// <param name="WeightFactor">Resident weight bytes per stored weight byte (1 when weights are used in place).</param>
-public sealed record RuntimeOverhead(long FixedBytes, double WeightFactor = 1.0)
+/// <param name="FixedBytes">Bytes independent of the model: the .NET process, ONNX Runtime's libraries, the session.</param>
+/// <param name="WeightFactor">Resident bytes per stored byte of the weight matrices.</param>
+/// <param name="EmbeddingResidentFraction">Share of the embedding table resident (0 when it is memory-mapped and only the rows of used tokens are touched).</param>
+/// <param name="Fp32LmHeadCopy">Whether each run casts the output projection to fp32 in a temporary buffer (fp16 weights on the CPU).</param>
+public sealed record RuntimeOverhead(long FixedBytes, double WeightFactor = 1.0, double EmbeddingResidentFraction = 1.0, bool Fp32LmHeadCopy = false)
 {
-    /// <summary>Gets no overhead: the bare formulas (weights + KV cache + activations).</summary>
-    public static RuntimeOverhead None { get; } = new(0, 1.0);
+    // Peak RSS of a .NET 10 process that loaded the ORT GenAI 0.18 CPU runtime and a forged model with 0.2 MB of
+    // weights and generated a few tokens: 75 MiB (38 MiB of it before ONNX Runtime loads).
+    private const long MeasuredCpuFixedBytes = 75L * 1024 * 1024;
 
-    /// <summary>Gets the overhead measured for the ONNX Runtime GenAI CPU runtime in a .NET 10 process on Linux.</summary>
-    public static RuntimeOverhead OnnxRuntimeGenAICpu { get; } = new(MeasuredCpuFixedBytes, 1.0);
+    /// <summary>Gets no overhead: the bare formulas (every weight resident once, nothing fixed).</summary>
+    public static RuntimeOverhead None { get; } = new(0);
 
-    // Peak RSS of a .NET 10 process that loaded the ORT GenAI CPU runtime and a tiny model and generated
-    // a few tokens, minus that model's weights: see docs/memory-planner.md ("Runtime overhead").
-    private const long MeasuredCpuFixedBytes = 120L * 1024 * 1024;
+    /// <summary>
+    /// The overhead measured for ONNX Runtime GenAI 0.18 on the CPU execution provider with weights in an external
+    /// data file (which ONNX Runtime memory-maps): fixed 75 MiB; embedding rows resident only when used; fp16 matrices
+    /// held as fp32 copies (×2) plus an fp32 copy of the output projection per run; int4/int8 matrices repacked
+    /// for the int8 compute path at accuracy level 4 (×1.5 measured for int4).
+    /// </summary>
+    /// <param name="weights">The weight format of the model's matrices.</param>
+    /// <param name="accuracyLevel">MatMulNBits accuracy level of int4/int8 models (4 = int8 compute).</param>
+    /// <returns>The calibrated overhead.</returns>
+    public static RuntimeOverhead ForCpu(NumberFormat weights, int accuracyLevel = 4) => weights switch
+    {
+        NumberFormat.Fp16 or NumberFormat.Bf16 => new(MeasuredCpuFixedBytes, 2.0, 0, Fp32LmHeadCopy: true),
+        NumberFormat.Int4 => new(MeasuredCpuFixedBytes, accuracyLevel == 4 ? 1.48 : 1.0, 0),
+        NumberFormat.Int8 => new(MeasuredCpuFixedBytes, accuracyLevel == 4 ? 1.48 : 1.0, 0),
+        _ => new(MeasuredCpuFixedBytes, 1.0, 0),
+    };
 }
 
 /// <summary>Sizes inference memory: weights by precision, KV cache, transient activations and runtime overhead.</summary>
@@ -44,6 +61,9 @@ public static class InferencePlanner
 {
     /// <summary>Component name of the weights.</summary>
     public const string Weights = "weights";
+
+    /// <summary>Component name of the embedding table.</summary>
+    public const string Embedding = "embedding table";
 
     /// <summary>Component name of the KV cache.</summary>
     public const string KvCache = "KV cache";
@@ -122,7 +142,8 @@ public static class InferencePlanner
 
     /// <summary>
     /// Transient bytes while prefilling <paramref name="promptTokens"/> tokens for <paramref name="batch"/>
-    /// sequences at once: logits for every prompt position (the exported graphs return them all), the attention
+    /// sequences at once: logits for every prompt position, twice (the exported graphs return them all, computed from
+    /// an lm_head buffer of the same size), the attention
     /// score matrix (heads × prompt × prompt, no flash attention on the CPU), and the MLP and hidden-state buffers.
     /// </summary>
     /// <param name="model">The model.</param>
@@ -135,7 +156,7 @@ public static class InferencePlanner
         ArgumentNullException.ThrowIfNull(model);
         double a = model.Precision.ComputeFormat().BytesPerElement();
         double tokens = (double)promptTokens * batch;
-        double logits = tokens * model.VocabSize * a;
+        double logits = 2 * tokens * model.VocabSize * a; // the graph output and the lm_head result it is computed from
         double scores = (double)batch * model.AttentionHeads * promptTokens * promptTokens * 4; // softmax runs in fp32
         double mlp = tokens * model.IntermediateSize * a * (model.GatedMlp ? 2 : 1);
         double hidden = tokens * model.HiddenSize * a * 4; // residual, normed input, attention output, projection
@@ -145,8 +166,8 @@ public static class InferencePlanner
     /// <summary>Estimates the peak memory of serving <paramref name="workload"/> with <paramref name="model"/>.</summary>
     /// <param name="model">The model.</param>
     /// <param name="workload">Prompt, max length and concurrency.</param>
-    /// <param name="overhead">Runtime overhead; default <see cref="RuntimeOverhead.OnnxRuntimeGenAICpu"/>.</param>
-    /// <returns>Weights, KV cache, activations and runtime overhead.</returns>
+    /// <param name="overhead">Runtime overhead; default <see cref="RuntimeOverhead.ForCpu"/> of the model's precision.</param>
+    /// <returns>Weights, embedding table, KV cache, activations and runtime overhead.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="workload"/> is null.</exception>
     /// <exception cref="ArgumentException">The shape or the workload is invalid.</exception>
     public static MemoryBreakdown Estimate(ModelShape model, InferenceWorkload workload, RuntimeOverhead? overhead = null)
@@ -155,17 +176,21 @@ public static class InferencePlanner
         ArgumentNullException.ThrowIfNull(workload);
         model.Validate();
         workload.Validate();
-        overhead ??= RuntimeOverhead.OnnxRuntimeGenAICpu;
+        overhead ??= RuntimeOverhead.ForCpu(model.Precision);
         var inv = CultureInfo.InvariantCulture;
 
-        long weights = ModelWeightBytes(model);
+        long embedding = WeightBytes(model.EmbeddingParameters, model.EffectiveEmbeddingPrecision);
+        long weights = ModelWeightBytes(model) - embedding;
         long residentWeights = (long)(weights * overhead.WeightFactor);
+        long residentEmbedding = (long)(embedding * overhead.EmbeddingResidentFraction);
         long kv = KvCacheBytes(model, workload.MaxLength, workload.Concurrency);
         long act = PrefillActivationBytes(model, workload.PromptTokens, workload.Concurrency);
+        if (overhead.Fp32LmHeadCopy)
+            act += (long)model.VocabSize * model.HiddenSize * 4;
 
         string weightHow = model.Precision.IsQuantized()
-            ? string.Create(inv, $"{model.Parameters / 1e6:0.0}M params; matrices {model.Precision} + {model.ScalePrecision} scale per {model.QuantizationBlockSize}, embeddings {model.EffectiveEmbeddingPrecision}")
-            : string.Create(inv, $"{model.Parameters / 1e6:0.0}M params × {model.Precision.BytesPerElement()} B");
+            ? string.Create(inv, $"{(model.Parameters - model.EmbeddingParameters) / 1e6:0.0}M params; matrices {model.Precision} + {model.ScalePrecision} scale per {model.QuantizationBlockSize}")
+            : string.Create(inv, $"{(model.Parameters - model.EmbeddingParameters) / 1e6:0.0}M params × {model.Precision.BytesPerElement()} B");
         if (overhead.WeightFactor != 1.0)
             weightHow += string.Create(inv, $"; × {overhead.WeightFactor:0.##} resident");
 
@@ -173,8 +198,9 @@ public static class InferencePlanner
             string.Create(inv, $"Inference: {model}; prompt {workload.PromptTokens}, max length {workload.MaxLength}, {workload.Concurrency} sequence(s)"),
             [
                 new(Weights, residentWeights, weightHow),
+                new(Embedding, residentEmbedding, string.Create(inv, $"{model.VocabSize} × {model.HiddenSize} {model.EffectiveEmbeddingPrecision} = {embedding / 1048576.0:0.0} MiB × {overhead.EmbeddingResidentFraction:0.##} resident (memory-mapped: only rows of used tokens are read)")),
                 new(KvCache, kv, string.Create(inv, $"2 × {model.Layers} layers × {model.KeyValueHeads} KV heads × {model.HeadSize} × {model.EffectiveKvCachePrecision.BytesPerElement()} B × {workload.MaxLength} tokens × {workload.Concurrency}")),
-                new(Activations, act, string.Create(inv, $"logits {workload.PromptTokens}×{model.VocabSize}, scores {model.AttentionHeads}×{workload.PromptTokens}², MLP and hidden buffers, × {workload.Concurrency}")),
+                new(Activations, act, string.Create(inv, $"logits {workload.PromptTokens}×{model.VocabSize} ×2{(overhead.Fp32LmHeadCopy ? " + fp32 lm_head copy" : "")}, scores {model.AttentionHeads}×{workload.PromptTokens}², MLP and hidden buffers, × {workload.Concurrency}")),
                 new(Runtime, overhead.FixedBytes, "process, .NET and ONNX Runtime (measured)"),
             ]);
     }
@@ -188,7 +214,7 @@ public static class InferencePlanner
     /// <param name="budgetBytes">The memory budget.</param>
     /// <param name="maxLength">The max length to find a concurrency for.</param>
     /// <param name="concurrency">The concurrency to find a max length for.</param>
-    /// <param name="overhead">Runtime overhead; default <see cref="RuntimeOverhead.OnnxRuntimeGenAICpu"/>.</param>
+    /// <param name="overhead">Runtime overhead; default <see cref="RuntimeOverhead.ForCpu"/> of the model's precision.</param>
     /// <returns>The recommendation; zeros when even one token does not fit.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is not positive.</exception>
@@ -199,7 +225,7 @@ public static class InferencePlanner
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(concurrency);
         model.Validate();
-        overhead ??= RuntimeOverhead.OnnxRuntimeGenAICpu;
+        overhead ??= RuntimeOverhead.ForCpu(model.Precision);
 
         bool Fits(int length, int streams) =>
             Estimate(model, new InferenceWorkload(length, length, streams), overhead).DeviceBytes <= budgetBytes;

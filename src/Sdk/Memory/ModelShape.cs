@@ -169,6 +169,37 @@ public sealed record ModelShape
             : throw new InvalidDataException($"{path} has no '{name}'.");
     }
 
+    /// <summary>
+    /// The shape of a loaded model, from the metadata <see cref="LocalModel"/> reads. The metadata has no MLP size,
+    /// so it must be given (it sizes the MLP weights and activations).
+    /// </summary>
+    /// <param name="info">The model's metadata (<see cref="LocalModel.Info"/>).</param>
+    /// <param name="intermediateSize">The MLP intermediate size (config.json <c>intermediate_size</c>).</param>
+    /// <returns>The shape.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="info"/> is null.</exception>
+    /// <exception cref="ArgumentException">The model's precision is unknown.</exception>
+    public static ModelShape FromModelInfo(ModelInfo info, int intermediateSize)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        return new ModelShape
+        {
+            Layers = info.Layers, HiddenSize = info.HiddenSize, AttentionHeads = info.Heads, KeyValueHeads = info.KvHeads,
+            HeadSize = info.HeadSize, VocabSize = info.VocabSize, IntermediateSize = intermediateSize, ContextLength = info.ContextLength,
+            Precision = ToFormat(info.Precision, "Precision"),
+            KvCachePrecision = ToFormat(info.KvCachePrecision, "KvCachePrecision"),
+        };
+
+        static NumberFormat ToFormat(ModelPrecision p, string what) => p switch
+        {
+            ModelPrecision.Fp32 => NumberFormat.Fp32,
+            ModelPrecision.Fp16 => NumberFormat.Fp16,
+            ModelPrecision.Bf16 => NumberFormat.Bf16,
+            ModelPrecision.Int8 => NumberFormat.Int8,
+            ModelPrecision.Int4 => NumberFormat.Int4,
+            _ => throw new ArgumentException($"ModelInfo.{what} is {p}: the planner needs a known precision; describe the model with a ModelShape instead."),
+        };
+    }
+
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Layers} layers, hidden {HiddenSize}, {AttentionHeads}/{KeyValueHeads} heads × {HeadSize}, vocab {VocabSize}, MLP {IntermediateSize}, {Precision} ({Parameters / 1e6:0.0}M parameters)");

@@ -100,8 +100,8 @@ public sealed class InferencePlannerTests
             Layers = 1, HiddenSize = 8, AttentionHeads = 2, KeyValueHeads = 2, HeadSize = 4,
             VocabSize = 10, IntermediateSize = 16,
         };
-        // 3 tokens, fp32: logits 3×10×4 = 120, scores 2×3×3×4 = 72, MLP 3×16×4×2 = 384, hidden 3×8×4×4 = 384.
-        Assert.Equal(960L, InferencePlanner.PrefillActivationBytes(shape, 3));
+        // 3 tokens, fp32: logits 2×3×10×4 = 240, scores 2×3×3×4 = 72, MLP 3×16×4×2 = 384, hidden 3×8×4×4 = 384.
+        Assert.Equal(1080L, InferencePlanner.PrefillActivationBytes(shape, 3));
     }
 
     [Fact]
@@ -123,11 +123,25 @@ public sealed class InferencePlannerTests
         ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Fp16);
         var workload = new InferenceWorkload(16, 32);
         MemoryBreakdown bare = InferencePlanner.Estimate(qwen, workload, RuntimeOverhead.None);
-        MemoryBreakdown doubled = InferencePlanner.Estimate(qwen, workload, new RuntimeOverhead(1000, 2.0));
+        MemoryBreakdown doubled = InferencePlanner.Estimate(qwen, workload, new RuntimeOverhead(1000, 2.0, EmbeddingResidentFraction: 0.5, Fp32LmHeadCopy: true));
 
-        Assert.Equal(InferencePlanner.ModelWeightBytes(qwen), bare[InferencePlanner.Weights]);
+        // Without overhead every weight is resident once: matrices + the whole embedding table = the stored weights.
+        Assert.Equal(InferencePlanner.ModelWeightBytes(qwen), bare[InferencePlanner.Weights] + bare[InferencePlanner.Embedding]);
+        Assert.Equal(151936L * 896 * 2, bare[InferencePlanner.Embedding]);
         Assert.Equal(2 * bare[InferencePlanner.Weights], doubled[InferencePlanner.Weights]);
+        Assert.Equal(bare[InferencePlanner.Embedding] / 2, doubled[InferencePlanner.Embedding]);
+        Assert.Equal(bare[InferencePlanner.Activations] + (151936L * 896 * 4), doubled[InferencePlanner.Activations]);
         Assert.Equal(1000L, doubled[InferencePlanner.Runtime]);
+        Assert.Equal(0L, bare[InferencePlanner.Runtime]);
+    }
+
+    [Fact]
+    public void ForCpu_Fp16_KeepsFp32CopiesAndInt4RepacksOnlyAtAccuracyLevel4()
+    {
+        Assert.Equal(2.0, RuntimeOverhead.ForCpu(NumberFormat.Fp16).WeightFactor);
+        Assert.True(RuntimeOverhead.ForCpu(NumberFormat.Fp16).Fp32LmHeadCopy);
+        Assert.True(RuntimeOverhead.ForCpu(NumberFormat.Int4, 4).WeightFactor > RuntimeOverhead.ForCpu(NumberFormat.Int4, 0).WeightFactor);
+        Assert.Equal(0, RuntimeOverhead.ForCpu(NumberFormat.Fp32).EmbeddingResidentFraction);
     }
 
     [Fact]
@@ -202,5 +216,28 @@ public sealed class InferencePlannerTests
         Assert.Contains(MemoryBreakdown.FormatBytes(b.DeviceBytes), table, StringComparison.Ordinal);
         Assert.Equal("1.50 GiB", MemoryBreakdown.FormatBytes(1536L * 1024 * 1024));
         Assert.Equal("512 B", MemoryBreakdown.FormatBytes(512));
+    }
+}
+
+public sealed class ModelShapeFromModelInfoTests
+{
+    [Fact]
+    public void FromModelInfo_ForgedInt4Model_MatchesMetadataAndKvBytes()
+    {
+        string folder = LocalLlm.ModelForge.ForgedModels.GetOrCreate(new LocalLlm.ModelForge.ForgeOptions
+        {
+            Design = LocalLlm.ModelForge.ModelDesign.Random,
+            Precision = LocalLlm.ModelForge.WeightPrecision.Int4,
+            Attention = LocalLlm.ModelForge.AttentionKind.GroupQueryAttention,
+        });
+        using LocalModel model = LocalModel.Load(folder);
+        ModelShape shape = ModelShape.FromModelInfo(model.Info, intermediateSize: 128);
+
+        Assert.Equal(NumberFormat.Int4, shape.Precision);
+        Assert.Equal(model.Info.Layers, shape.Layers);
+        Assert.Equal(model.Info.KvHeads, shape.KeyValueHeads);
+        Assert.Equal(model.Info.KvBytesPerToken, InferencePlanner.KvCacheBytesPerToken(shape));
+        Assert.Throws<ArgumentNullException>("info", () => ModelShape.FromModelInfo(null!, 128));
+        Assert.Contains("Unknown", Assert.Throws<ArgumentException>(() => ModelShape.FromModelInfo(model.Info with { Precision = ModelPrecision.Unknown }, 128)).Message, StringComparison.Ordinal);
     }
 }

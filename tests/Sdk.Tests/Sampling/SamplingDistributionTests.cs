@@ -66,6 +66,35 @@ public sealed class SamplingDistributionTests(FixedDistributionFixture fixture) 
         Assert.NotEqual(first, other);
     }
 
+    [Fact]
+    public async Task LocalLlmChatClient_CandidateBatch_EachRowDrawsFromTheDistribution()
+    {
+        using var client = new LocalLlmChatClient(fixture.Model);
+
+        var texts = new List<string>();
+        for (int seed = 0; seed < 12; seed++)
+        {
+            var response = await client.GetResponseAsync(s_prompt, new ChatOptions { MaxOutputTokens = 1, Temperature = 0.9f, TopK = 12, Seed = seed }.WithCandidateCount(SampledCandidates.MaxBatch));
+            Assert.Equal(SampledCandidates.MaxBatch, response.Messages.Count);
+            texts.AddRange(response.Messages.Select(m => m.Text));
+        }
+
+        ChiSquare.AssertFits(Count(texts), AnalyticSampling.Distribution(FixedDistribution.Logits, 0.9, 12, null));
+    }
+
+    [Fact]
+    public async Task LocalLlmChatClient_CandidateBatch_StopStringEndsEachRowOnItsOwn()
+    {
+        using var client = new LocalLlmChatClient(fixture.Model);
+
+        var response = await client.GetResponseAsync(s_prompt, new ChatOptions { MaxOutputTokens = 60, Temperature = 1f, TopK = 4, Seed = 9, StopSequences = ["c"] }.WithCandidateCount(8));
+
+        Assert.Equal(8, response.Messages.Count);
+        Assert.All(response.Messages, m => Assert.Matches("^[abd]*$", m.Text));
+        Assert.True(response.Messages.Select(m => m.Text.Length).Distinct().Count() > 1, "rows should stop at different points");
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+    }
+
     public static TheoryData<string> SampledPresets() => ["Precise", "Balanced", "Creative"];
 
     [Theory]

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using LocalLlm.Bench.Generation;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm.Bench.Running;
+
+/// <summary>What a measuring child process is asked to do: load one model folder, generate, report memory and times.</summary>
+internal sealed record ChildRequest(string Model, int PromptTokens, int NewTokens, int Reps, int Warmups);
+
+/// <summary>What the child measured. RSS values in bytes, from /proc/self/status.</summary>
+internal sealed record ChildResult(long BaselineRss, long LoadedRss, long PeakRss, long FinalRss, double LoadMs, int PromptTokens, List<GenerationSample> Samples);
+
+/// <summary>
+/// Peak memory is per process (VmHWM only grows), so each measurement runs in a fresh copy of the bench
+/// started with the hidden <c>child</c> command.
+/// </summary>
+internal static class ChildRun
+{
+    private const string ResultPrefix = "BENCH-CHILD-RESULT ";
+
+    /// <summary>Starts the bench again with <c>child --request json</c> and parses its result line.</summary>
+    public static async Task<ChildResult> RunAsync(ChildRequest request, CancellationToken cancellationToken)
+    {
+        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find the bench executable to start a child.");
+        psi.FileName = self;
+        if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        psi.ArgumentList.Add("child");
+        psi.ArgumentList.Add("--request");
+        psi.ArgumentList.Add(JsonSerializer.Serialize(request));
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {self}.");
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        string output = await stdout;
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
+        if (process.ExitCode != 0 || line is null)
+            throw new InvalidOperationException($"Measuring child failed (exit {process.ExitCode}) for {request.Model}: {(await stderr).Trim()}");
+        return JsonSerializer.Deserialize<ChildResult>(line[ResultPrefix.Length..])!;
+    }
+
+    /// <summary>The child side: runs in a fresh process and prints one result line.</summary>
+    public static int Execute(ChildRequest request, TextWriter output)
+    {
+        long baseline = ProcessMemory.CurrentRssBytes();
+        long start = Stopwatch.GetTimestamp();
+        using var model = new Model(request.Model);
+        using var tokenizer = new Tokenizer(model);
+        double loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        long loaded = ProcessMemory.CurrentRssBytes();
+
+        string prompt = PromptBuilder.ForTokens(tokenizer, request.PromptTokens);
+        var runner = new RawLoopRunner(model, tokenizer, SearchSettings.Greedy);
+        var samples = new List<GenerationSample>();
+        for (int i = 0; i < request.Warmups + request.Reps; i++)
+        {
+            GenerationSample s = runner.Run(prompt, request.NewTokens, CancellationToken.None);
+            if (i >= request.Warmups)
+                samples.Add(s);
+        }
+        var result = new ChildResult(baseline, loaded, ProcessMemory.PeakRssBytes(), ProcessMemory.CurrentRssBytes(), loadMs,
+            PromptBuilder.Count(tokenizer, prompt), samples);
+        output.WriteLine(ResultPrefix + JsonSerializer.Serialize(result));
+        return 0;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text;
+using LocalLlm.Bench.Generation;
+using LocalLlm.Bench.Reporting;
+using LocalLlm.Bench.Running;
+using Microsoft.ML.OnnxRuntimeGenAI;
+using static LocalLlm.Bench.Running.BenchContext;
+
+namespace LocalLlm.Bench.Suites;
+
+/// <summary>1–8 concurrent streams: aggregate tokens/s and worst TTFT.</summary>
+internal sealed class ConcurrencySuite : ISuite
+{
+    public string Name => "concurrency";
+
+    public string Description => "1–8 concurrent streams";
+
+    public async Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
+    {
+        BenchModel bm = context.Models.Primary();
+        int promptTokens = context.Quick ? 32 : 128, newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
+        int[] streams = context.Quick ? [1, 2] : [1, 2, 4, 8];
+        using var model = new Model(bm.Folder);
+        using var tokenizer = new Tokenizer(model);
+        string prompt = PromptBuilder.ForTokens(tokenizer, promptTokens);
+
+        var engines = new List<(string Name, Func<IGenerationRunner> Create)>
+        {
+            ("raw ORT GenAI generators, one thread each", () => new RawLoopRunner(model, tokenizer, SearchSettings.Greedy)),
+        };
+        // LocalLlm admits up to MaxConcurrentRequests at once (each with its own generator); the rest queue.
+        using var localLlm = new LocalLlmEngine(bm, maxConcurrentRequests: streams.Max());
+        IGenerationRunner localRunner = localLlm.Runner();
+        engines.Add(($"LocalLlmChatClient (MaxConcurrentRequests {streams.Max()})", () => localRunner));
+
+        var table = new MarkdownTable("engine", "streams", "aggregate tok/s median", "vs 1 stream", "worst TTFT median ms", "worst TTFT p95 ms");
+        var series = new List<(string, double[], double[])>();
+        foreach ((string name, Func<IGenerationRunner> create) in engines)
+        {
+            double single = double.NaN;
+            var ys = new List<double>();
+            foreach (int n in streams)
+            {
+                context.Log($"concurrency: {name}, {n} stream(s)");
+                var rates = new List<double>();
+                var worst = new List<double>();
+                for (int rep = -1; rep < reps; rep++) // rep -1 is the warm-up
+                {
+                    IGenerationRunner[] runners = Enumerable.Range(0, n).Select(_ => create()).ToArray();
+                    long start = Stopwatch.GetTimestamp();
+                    GenerationSample[] results = await Task.WhenAll(runners.Select(r => Task.Run(() => r.RunAsync(prompt, newTokens, cancellationToken), cancellationToken)));
+                    double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    if (rep < 0)
+                        continue;
+                    rates.Add(results.Sum(r => r.OutputTokens) / wall);
+                    worst.Add(results.Max(r => r.TtftMs));
+                }
+                Summary rate = Summary.Of(rates), ttft = Summary.Of(worst);
+                if (n == 1)
+                    single = rate.Median;
+                table.Row(name, n.ToString(), F(rate.Median), F(rate.Median / single, "0.00") + "×", F(ttft.Median), F(ttft.P95));
+                ys.Add(rate.Median);
+                context.Findings[$"concurrency.{name}.{n}"] = rate.Median;
+            }
+            series.Add((name, streams.Select(s => (double)s).ToArray(), [.. ys]));
+        }
+        string plot = Plots.Lines(context.PlotPath("concurrency"), "Aggregate decode rate vs concurrent streams", "streams", "tokens/s (all streams)", series);
+        var md = new StringBuilder();
+        md.AppendLine($"Model: {bm.Name}. Each stream: {promptTokens}-token prompt, {newTokens} new tokens, all started together; aggregate = all output tokens / wall time. Warm-up 1, median and p95 of {reps}.");
+        if (context.Notes.TryGetValue("concurrency", out string? note))
+            md.AppendLine(note);
+        md.AppendLine();
+        md.AppendLine(table.ToString());
+        md.AppendLine($"![concurrency]({Path.GetFileName(plot)})");
+        return new SuiteResult("Concurrency: 1–8 streams", md.ToString(), [plot]);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text;
+using LocalLlm.Bench.Reporting;
+using LocalLlm.Bench.Running;
+using LocalLlm.Memory;
+using static LocalLlm.Bench.Running.BenchContext;
+
+namespace LocalLlm.Bench.Suites;
+
+/// <summary>Prompt length 128 → 4096: TTFT, per-token latency, and memory measured (child process) vs planned.</summary>
+internal sealed class ContextSuite : ISuite
+{
+    public string Name => "context";
+
+    public string Description => "prompt length: TTFT, per-token latency, KV memory measured vs planned";
+
+    public async Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
+    {
+        BenchModel bm = context.Models.Primary();
+        int[] lengths = context.Quick ? [16, 64, 256] : [128, 512, 1024, 2048, 4096];
+        int newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
+        var table = new MarkdownTable("prompt tokens", "TTFT median ms", "TTFT p95 ms", "prefill tok/s", "per-token median ms", "per-token p95 ms",
+            "RSS growth MiB (peak − loaded)", "planned KV MiB", "planned KV + activations MiB");
+        var xs = new List<double>();
+        var ttft = new List<double>();
+        var perToken = new List<double>();
+        var measured = new List<double>();
+        var plannedKv = new List<double>();
+        var plannedAll = new List<double>();
+        foreach (int length in lengths)
+        {
+            context.Log($"context: {length} tokens");
+            ChildResult r = await ChildRun.RunAsync(new ChildRequest(bm.Folder, length, newTokens, reps, 1), cancellationToken);
+            Summary t = Summary.Of(r.Samples.Select(s => s.TtftMs)), pt = Summary.Of(r.Samples.Select(s => s.PerTokenMs));
+            double growth = (r.PeakRss - r.LoadedRss) / (1024.0 * 1024);
+            double kv = double.NaN, all = double.NaN;
+            if (bm.Shape is not null)
+            {
+                kv = InferencePlanner.KvCacheBytes(bm.Shape, r.PromptTokens + newTokens) / (1024.0 * 1024);
+                all = kv + (InferencePlanner.PrefillActivationBytes(bm.Shape, r.PromptTokens) / (1024.0 * 1024));
+            }
+            table.Row(r.PromptTokens.ToString(), F(t.Median), F(t.P95), F(r.PromptTokens / t.Median * 1000), F(pt.Median, "0.00"), F(pt.P95, "0.00"), F(growth), F(kv), F(all));
+            xs.Add(r.PromptTokens);
+            ttft.Add(t.Median);
+            perToken.Add(pt.Median);
+            measured.Add(growth);
+            plannedKv.Add(kv);
+            plannedAll.Add(all);
+            context.Findings[$"context.ttft.{length}"] = t.Median;
+            context.Findings[$"context.perToken.{length}"] = pt.Median;
+            context.Findings[$"context.growth.{length}"] = growth;
+            context.Findings[$"context.kv.{length}"] = kv;
+        }
+        context.Findings["context.first"] = lengths[0];
+        context.Findings["context.last"] = lengths[^1];
+        if (bm.Shape is not null)
+        {
+            context.Findings["context.weightsMiB"] = InferencePlanner.ModelWeightBytes(bm.Shape) / (1024.0 * 1024);
+            context.Findings["context.kvPerTokenKiB"] = InferencePlanner.KvCacheBytesPerToken(bm.Shape) / 1024.0;
+        }
+        double[] x = [.. xs];
+        string p1 = Plots.Lines(context.PlotPath("context-latency"), $"Latency vs prompt length ({bm.Name})", "prompt tokens", "ms",
+            [("TTFT (ms)", x, [.. ttft]), ("per-token decode × 100 (ms)", x, perToken.Select(v => v * 100).ToArray())]);
+        var series = new List<(string, double[], double[])> { ("measured RSS growth (peak − loaded)", x, [.. measured]) };
+        if (bm.Shape is not null)
+        {
+            series.Add(("planned KV cache", x, [.. plannedKv]));
+            series.Add(("planned KV + prefill activations", x, [.. plannedAll]));
+        }
+        string p2 = Plots.Lines(context.PlotPath("context-memory"), $"Memory vs prompt length ({bm.Name})", "prompt tokens", "MiB", series);
+        var md = new StringBuilder();
+        md.AppendLine($"Model: {bm.Name}. One child process per length: warm-up 1, then {reps} greedy runs of {newTokens} new tokens. RSS growth = peak RSS (VmHWM) − RSS after loading; it holds the KV cache and the transient prefill buffers (logits for every prompt position, attention scores).");
+        md.AppendLine();
+        md.AppendLine(table.ToString());
+        md.AppendLine($"![latency]({Path.GetFileName(p1)}) ![memory]({Path.GetFileName(p2)})");
+        return new SuiteResult("Context length: TTFT, per-token latency, KV memory", md.ToString(), [p1, p2]);
+    }
+}

@@ -1,0 +1,43 @@
+using LocalLlm.Bench.Generation;
+using LocalLlm.Bench.Running;
+using Microsoft.Extensions.AI;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm.Bench.Suites;
+
+/// <summary>The LocalLlm chat client over its own <see cref="LocalModel"/>, as an app would use it.</summary>
+internal sealed class LocalLlmEngine : IDisposable
+{
+    private readonly LocalModel _model;
+
+    public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1)
+    {
+        _model = LocalModel.Load(model.Folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests });
+    }
+
+    public LocalLlmChatClient Client { get; }
+
+    public ModelInfo Info => _model.Info;
+
+    /// <summary>Greedy, exactly <c>n</c> tokens (MaxOutputTokens and min output tokens), streamed.</summary>
+    public IGenerationRunner Runner(string name = "LocalLlmChatClient") =>
+        new ChatClientRunner(name, Client, (_, n) => new ChatOptions { MaxOutputTokens = n, Temperature = 0 }.WithMinOutputTokens(n));
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        _model.Dispose();
+    }
+}
+
+/// <summary>Runners for the LocalLlm chat client and the templated raw loop it is compared with.</summary>
+internal static class LocalLlmRunners
+{
+    /// <summary>The LocalLlm client plus a raw loop that applies the same chat template (the fair TTFT baseline).</summary>
+    public static (IReadOnlyList<IGenerationRunner> Runners, IDisposable Owner) Create(BenchModel model, Model ortModel, Tokenizer tokenizer)
+    {
+        var engine = new LocalLlmEngine(model);
+        return ([new RawLoopRunner(ortModel, tokenizer, SearchSettings.Greedy, applyChatTemplate: true), engine.Runner()], engine);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text;
+using LocalLlm.Bench.Generation;
+using LocalLlm.Bench.Reporting;
+using LocalLlm.Bench.Running;
+using Microsoft.ML.OnnxRuntimeGenAI;
+using static LocalLlm.Bench.Running.BenchContext;
+
+namespace LocalLlm.Bench.Suites;
+
+/// <summary>
+/// Multi-turn chat: keep the generator and its KV cache (rewind to the common token prefix, append the rest) vs
+/// prefill the whole conversation again every turn.
+/// </summary>
+internal sealed class TurnsSuite : ISuite
+{
+    public string Name => "turns";
+
+    public string Description => "multi-turn: KV reuse (rewind + append) vs re-prefill";
+
+    public Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
+    {
+        BenchModel bm = context.Models.Primary();
+        int turns = context.Quick ? 3 : 4, userTokens = context.Quick ? 16 : 64, replyTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
+        using var model = new Model(bm.Folder);
+        using var tokenizer = new Tokenizer(model);
+        string user = PromptBuilder.ForTokens(tokenizer, userTokens);
+
+        var reuse = new List<double>[turns];
+        var fresh = new List<double>[turns];
+        var history = new int[turns];
+        for (int t = 0; t < turns; t++)
+        {
+            reuse[t] = [];
+            fresh[t] = [];
+        }
+        string? reuseFailure = null;
+        for (int rep = -1; rep < reps; rep++)
+        {
+            context.Log($"turns: repetition {rep + 2}/{reps + 1}");
+            if (reuseFailure is null)
+            {
+                try
+                {
+                    Conversation(model, tokenizer, user, turns, replyTokens, reuseKv: true, rep < 0 ? null : reuse, history, cancellationToken);
+                }
+                catch (OnnxRuntimeGenAIException ex)
+                {
+                    // Some exported graphs cannot append several tokens to an existing cache: report it, keep measuring re-prefill.
+                    reuseFailure = ex.Message.ReplaceLineEndings(" ");
+                }
+            }
+            Conversation(model, tokenizer, user, turns, replyTokens, reuseKv: false, rep < 0 ? null : fresh, history, cancellationToken);
+        }
+
+        var table = new MarkdownTable("turn", "conversation tokens", "TTFT with KV reuse ms", "TTFT re-prefill ms", "speed-up");
+        for (int t = 0; t < turns; t++)
+        {
+            double a = Summary.Of(reuse[t]).Median, b = Summary.Of(fresh[t]).Median;
+            table.Row((t + 1).ToString(), history[t].ToString(), F(a), F(b), F(b / a, "0.0") + "×");
+        }
+        context.Findings["turns.last.reuse"] = Summary.Of(reuse[^1]).Median;
+        context.Findings["turns.last.fresh"] = Summary.Of(fresh[^1]).Median;
+        double[] x = history.Select(h => (double)h).ToArray();
+        string plot = Plots.Lines(context.PlotPath("turns"), "Time to first token per turn", "conversation tokens", "ms",
+            [("KV reuse (rewind + append)", x, reuse.Select(r => Summary.Of(r).Median).ToArray()), ("re-prefill", x, fresh.Select(r => Summary.Of(r).Median).ToArray())]);
+        var md = new StringBuilder();
+        md.AppendLine($"Model: {bm.Name}. {turns} turns of a {userTokens}-token user message and a {replyTokens}-token reply, rendered with the model's chat template each turn. Reuse keeps one ORT GenAI Generator: `RewindTo` the longest common token prefix of the cached sequence and the new prompt, then `AppendTokens` the rest. Re-prefill creates a new Generator per turn. Measured on the raw generator: " +
+            (context.Notes.TryGetValue("turns", out string? n) ? n : "the LocalLlm client's conversation reuse is not on main yet."));
+        if (reuseFailure is not null)
+            md.AppendLine($"KV reuse failed on this model folder, so only re-prefill is measured: `{reuseFailure}`");
+        md.AppendLine();
+        md.AppendLine(table.ToString());
+        md.AppendLine($"![turns]({Path.GetFileName(plot)})");
+        return Task.FromResult(new SuiteResult("Turns: KV-cache reuse vs re-prefill", md.ToString(), [plot]));
+    }
+
+    private static void Conversation(Model model, Tokenizer tokenizer, string user, int turns, int replyTokens, bool reuseKv,
+        List<double>[]? ttft, int[] history, CancellationToken cancellationToken)
+    {
+        var messages = new List<Dictionary<string, string>>();
+        Generator? kept = null;
+        GeneratorParams? keptParams = null;
+        try
+        {
+            for (int t = 0; t < turns; t++)
+            {
+                messages.Add(new() { ["role"] = "user", ["content"] = $"turn {t}: {user}" });
+                long start = Stopwatch.GetTimestamp();
+                string text = tokenizer.ApplyChatTemplate(null, System.Text.Json.JsonSerializer.Serialize(messages), null, true);
+                using Sequences seq = tokenizer.Encode(text);
+                int[] prompt = seq[0].ToArray();
+                Generator g;
+                if (reuseKv && kept is not null)
+                {
+                    ReadOnlySpan<int> cached = kept.GetSequence(0);
+                    int common = 0;
+                    while (common < cached.Length && common < prompt.Length - 1 && cached[common] == prompt[common])
+                        common++;
+                    kept.RewindTo((ulong)common);
+                    kept.AppendTokens(prompt.AsSpan(common));
+                    g = kept;
+                }
+                else
+                {
+                    keptParams?.Dispose();
+                    kept?.Dispose();
+                    keptParams = new GeneratorParams(model);
+                    int maxLength = (turns * (user.Length + replyTokens + 64)) + 256;
+                    keptParams.SetSearchOption("max_length", maxLength);
+                    keptParams.SetSearchOption("min_length", maxLength); // random weights must not stop early on EOS
+                    keptParams.SetSearchOption("do_sample", false);
+                    g = new Generator(model, keptParams);
+                    kept = g;
+                    g.AppendTokens(prompt);
+                }
+                var reply = new List<int>();
+                using TokenizerStream stream = tokenizer.CreateStream();
+                for (int i = 0; i < replyTokens; i++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    g.GenerateNextToken();
+                    int token = g.GetNextTokens()[0];
+                    reply.Add(token);
+                    _ = stream.Decode(token);
+                    if (i == 0 && ttft is not null)
+                        ttft[t].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+                history[t] = prompt.Length;
+                messages.Add(new() { ["role"] = "assistant", ["content"] = tokenizer.Decode(reply.ToArray()) });
+                if (!reuseKv)
+                {
+                    kept.Dispose();
+                    kept = null;
+                }
+            }
+        }
+        finally
+        {
+            kept?.Dispose();
+            keptParams?.Dispose();
+        }
+    }
+}

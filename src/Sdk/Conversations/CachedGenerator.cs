@@ -1,0 +1,109 @@
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LocalLlm;
+
+/// <summary>
+/// One ORT GenAI Generator and the KV cache it holds, owned by one request at a time and parked in the
+/// <see cref="KvCachePool"/> between requests. It keeps the model's native objects alive while it exists.
+/// </summary>
+internal sealed class CachedGenerator : IDisposable
+{
+    private readonly GeneratorParams _params;
+    private readonly LocalModel.Lease _lease;
+    private int _disposed;
+
+    private CachedGenerator(LocalModel model, GenerationSettings settings, int promptLength, int maxLength, GeneratorKey? key)
+    {
+        _lease = model.Acquire();
+        try
+        {
+            _params = new GeneratorParams(model.NativeModel);
+            GenerationLoop.Apply(_params, settings, maxLength, promptLength);
+            Generator = new Generator(model.NativeModel, _params);
+        }
+        catch
+        {
+            _params?.Dispose();
+            _lease.Dispose();
+            throw;
+        }
+        Key = key;
+        MaxLength = maxLength;
+        SharesBuffer = model.Info.SharesKvBuffer;
+        BytesPerToken = model.Info.KvBytesPerToken;
+    }
+
+    public Generator Generator { get; }
+
+    /// <summary>The search options it was created with; null when it must not be reused.</summary>
+    public GeneratorKey? Key { get; }
+
+    /// <summary>The max_length it was created with: the longest sequence it can hold.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>GQA with a shared past/present buffer: the KV buffer is allocated for <see cref="MaxLength"/> up front.</summary>
+    public bool SharesBuffer { get; }
+
+    public long BytesPerToken { get; }
+
+    /// <summary>The token sequence when it was last parked.</summary>
+    public int[] Tokens { get; private set; } = [];
+
+    /// <summary>Leading tokens of <see cref="Tokens"/> whose keys and values are in the cache.</summary>
+    public int Computed { get; private set; }
+
+    /// <summary>The conversation it last served, if the request named one.</summary>
+    public string? ConversationId { get; set; }
+
+    /// <summary>Set when a request stopped it mid-step (terminate flag, native error): its state is unknown, never reuse it.</summary>
+    public bool Broken { get; set; }
+
+    /// <summary>KV-cache bytes it holds: the whole allocation with a shared buffer, else the cached tokens.</summary>
+    public long Bytes => BytesFor(SharesBuffer ? MaxLength : Tokens.Length);
+
+    public long BytesFor(int tokens) => tokens * BytesPerToken;
+
+    public static CachedGenerator Create(LocalModel model, GenerationSettings settings, int promptLength, int maxLength, GeneratorKey? key) =>
+        new(model, settings, promptLength, maxLength, key);
+
+    /// <summary>
+    /// How many leading prompt tokens can stay in the cache: the common prefix, at most <see cref="Computed"/>
+    /// (one less without a shared buffer: ORT GenAI 0.18 refuses to rewind a Concat cache to its full length), and
+    /// at least one prompt token is always appended to get logits.
+    /// </summary>
+    public int ReusableLength(ReadOnlySpan<int> prompt)
+    {
+        int limit = Math.Min(Computed - (SharesBuffer ? 0 : 1), prompt.Length - 1);
+        if (limit <= 0) return 0;
+        return prompt[..limit].CommonPrefixLength(Tokens.AsSpan(0, limit));
+    }
+
+    /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/>; returns the tokens reused.</summary>
+    public int Prefill(int[] prompt)
+    {
+        int reused = ReusableLength(prompt);
+        if (Tokens.Length > 0) Generator.RewindTo((ulong)reused);
+        Generator.AppendTokens(prompt.AsSpan(reused));
+        return reused;
+    }
+
+    /// <summary>Records the sequence before parking: the next request matches its prompt against it.</summary>
+    /// <param name="sampledLength">Prompt tokens plus tokens sampled by the request.</param>
+    /// <remarks>
+    /// The last sampled token is in the sequence but has not been run through the model yet, except an end token:
+    /// ORT GenAI does not append that one, so then every token of the sequence is in the cache.
+    /// </remarks>
+    public void Snapshot(int sampledLength)
+    {
+        Tokens = Generator.GetSequence(0).ToArray();
+        Computed = Tokens.Length < sampledLength ? Tokens.Length : Math.Max(0, Tokens.Length - 1);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Generator.Dispose();
+        _params.Dispose();
+        _lease.Dispose();
+    }
+}
