@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 
-
 namespace LocalLlm;
 
 /// <summary>Options of <c>services.AddLocalLlm()</c>, bound from the configuration section <c>LocalLlm</c> (or <c>LocalLlm:&lt;key&gt;</c> for keyed models).</summary>
