@@ -11,7 +11,7 @@ namespace LocalLlm.Samples.WebChat;
 public static class WebChatApp
 {
     /// <summary>
-    /// Builds the app: <c>AddLocalLlm</c> from the <c>LocalLlm</c> section (an empty ModelPath forges the demo model),
+    /// Builds the app: <c>AddLocalLlm</c> from the <c>LocalLlm</c> section (no ModelPath and no Model forges the demo model),
     /// the OpenAI-compatible endpoints with the <c>WebChat</c> section's limits, <c>/health/live</c>, <c>/health/ready</c>
     /// and the chat page. Listens on 127.0.0.1:5080 unless <c>--urls</c> says otherwise.
     /// </summary>
@@ -24,7 +24,8 @@ public static class WebChatApp
 
         builder.Services.AddLocalLlm(o =>
         {
-            if (string.IsNullOrWhiteSpace(o.ModelPath)) o.ModelPath = DemoModel.GetOrCreate();
+            // Neither a folder nor a catalog id configured: the demo model.
+            if (string.IsNullOrWhiteSpace(o.ModelPath) && string.IsNullOrWhiteSpace(o.Model)) o.ModelPath = DemoModel.GetOrCreate();
         });
         builder.Services.AddOptions<OpenAIEndpointOptions>().BindConfiguration("WebChat");
         builder.Services.AddSingleton<ModelWarmup>();
