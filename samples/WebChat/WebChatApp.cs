@@ -26,8 +26,7 @@ public static class WebChatApp
         {
             if (string.IsNullOrWhiteSpace(o.ModelPath)) o.ModelPath = DemoModel.GetOrCreate();
         });
-        builder.Services.AddOptions<OpenAIEndpointOptions>().BindConfiguration("WebChat").Configure<IOptions<LocalLlmOptions>>(
-            (o, model) => o.MaxConcurrentRequests = model.Value.MaxConcurrentRequests);
+        builder.Services.AddOptions<OpenAIEndpointOptions>().BindConfiguration("WebChat");
         builder.Services.AddSingleton<ModelWarmup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelWarmup>());
         builder.Services.AddHealthChecks().AddCheck<ModelReadyCheck>("model", tags: ["ready"]);

@@ -8,7 +8,8 @@ namespace LocalLlm.Samples.WebChat.OpenAI;
 /// The OpenAI-compatible API over any <see cref="IChatClient"/>: <c>POST /v1/chat/completions</c> (JSON or SSE
 /// streaming ending with <c>data: [DONE]</c>; usage, finish_reason, tools/tool_calls, response_format) and
 /// <c>GET /v1/models</c>. Errors use OpenAI's body <c>{"error":{"message","type","param","code"}}</c>: 400 for bad
-/// requests and options, 413 for a too-large body, 429 when the queue is full.
+/// requests and options, 413 for a too-large body, 429 (<c>Retry-After: 1</c>) when the chat client throws
+/// <see cref="ServerBusyException"/> because its queue is full (<c>LocalLlm:MaxQueueLength</c>).
 /// </summary>
 public static class OpenAIChatCompletionsEndpoints
 {
@@ -24,11 +25,10 @@ public static class OpenAIChatCompletionsEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         options ??= new OpenAIEndpointOptions();
-        var admission = new RequestAdmission(options.MaxConcurrentRequests + options.MaxQueuedRequests);
         var started = DateTimeOffset.UtcNow;
 
         var v1 = endpoints.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext http) => CompleteAsync(http, client ?? http.RequestServices.GetRequiredService<IChatClient>(), options, admission));
+        v1.MapPost("/chat/completions", (HttpContext http) => CompleteAsync(http, client ?? http.RequestServices.GetRequiredService<IChatClient>(), options));
         v1.MapGet("/models", (HttpContext http) =>
         {
             var chat = client ?? http.RequestServices.GetRequiredService<IChatClient>();
@@ -40,18 +40,11 @@ public static class OpenAIChatCompletionsEndpoints
     private static string ModelId(IChatClient client, OpenAIEndpointOptions options) =>
         options.ModelId ?? client.GetService<ChatClientMetadata>()?.DefaultModelId ?? "local";
 
-    private static async Task CompleteAsync(HttpContext http, IChatClient client, OpenAIEndpointOptions options, RequestAdmission admission)
+    private static async Task CompleteAsync(HttpContext http, IChatClient client, OpenAIEndpointOptions options)
     {
         var request = await ReadRequestAsync(http, options);
         if (request is null) return;
 
-        if (!admission.TryEnter())
-        {
-            http.Response.Headers.RetryAfter = "1";
-            await OpenAIError.WriteAsync(http.Response, StatusCodes.Status429TooManyRequests,
-                $"The server is busy: {admission.Limit} requests are generating or queued. Retry shortly.", code: "server_busy");
-            return;
-        }
         try
         {
             string model = ModelId(client, options);
@@ -67,6 +60,7 @@ public static class OpenAIChatCompletionsEndpoints
         {
             if (!http.Response.HasStarted)
             {
+                if (error.Status == StatusCodes.Status429TooManyRequests) http.Response.Headers.RetryAfter = "1";
                 await OpenAIError.WriteAsync(http.Response, error.Status, error.Message, error.Param, error.Code);
             }
             else
@@ -74,10 +68,6 @@ public static class OpenAIChatCompletionsEndpoints
                 // Mid-stream: an error event, then the stream ends (the status line has gone already).
                 await http.Response.WriteAsync($"data: {OpenAIError.Json(error.Status, error.Message, error.Param, error.Code)}\n\n", http.RequestAborted);
             }
-        }
-        finally
-        {
-            admission.Exit();
         }
     }
 
@@ -151,6 +141,8 @@ public static class OpenAIChatCompletionsEndpoints
     private static OpenAIRequestException? Describe(Exception e, CancellationToken requestAborted) => e switch
     {
         OperationCanceledException when requestAborted.IsCancellationRequested => null,
+        // The scheduler's queue is full: refused before generating (a stream's status line waits for admission).
+        ServerBusyException => new(e.Message, code: "server_busy", status: StatusCodes.Status429TooManyRequests),
         PromptLengthException => new(e.Message, "messages", "context_length_exceeded"),
         ArgumentException or NotSupportedException => new(e.Message),
         StructuredOutputException => new(e.Message, code: "invalid_model_output", status: StatusCodes.Status500InternalServerError),

@@ -5,16 +5,6 @@ namespace LocalLlm.Samples.WebChat.OpenAI;
 /// <summary>Limits of the OpenAI-compatible endpoints (configuration section <c>WebChat</c>).</summary>
 public sealed class OpenAIEndpointOptions
 {
-    /// <summary>Requests the chat client generates at once (the app copies LocalLlm:MaxConcurrentRequests here).</summary>
-    /// <value>Default: 1.</value>
-    [Range(1, 1024)]
-    public int MaxConcurrentRequests { get; set; } = 1;
-
-    /// <summary>Requests that may wait for a generation slot; one more gets 429 Too Many Requests.</summary>
-    /// <value>Default: 8.</value>
-    [Range(0, 100_000)]
-    public int MaxQueuedRequests { get; set; } = 8;
-
     /// <summary>Largest request body; a larger one gets 413.</summary>
     /// <value>Default: 1 MiB.</value>
     [Range(1024, long.MaxValue)]

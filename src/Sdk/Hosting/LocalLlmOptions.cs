@@ -8,8 +8,16 @@ public sealed class LocalLlmOptions
     /// <summary>The configuration section bound by <c>AddLocalLlm</c>.</summary>
     public const string SectionName = "LocalLlm";
 
-    /// <summary>The model folder (genai_config.json, model.onnx, tokenizer files).</summary>
-    [Required(ErrorMessage = "LocalLlm:ModelPath is required: set it to a model folder that holds genai_config.json.")]
+    /// <summary>
+    /// The model: a catalog id (<c>phi-3.5-mini</c>), <c>id:variant</c> (<c>phi-3.5-mini:cpu-int4</c>), or a model folder.
+    /// An id is downloaded into the cache on first use (see <c>LocalLlm:Download</c>) with the variant chosen for
+    /// <see cref="ExecutionProvider"/>. Set this or <see cref="ModelPath"/>, not both.
+    /// </summary>
+    /// <value>Default: null.</value>
+    public string? Model { get; set; }
+
+    /// <summary>The model folder (genai_config.json, model.onnx, tokenizer files). Set this or <see cref="Model"/>, not both.</summary>
+    /// <value>Default: empty.</value>
     public string ModelPath { get; set; } = "";
 
     /// <summary>Where the model runs.</summary>

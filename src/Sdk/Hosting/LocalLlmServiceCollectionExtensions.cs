@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using LocalLlm;
+using LocalLlm.Models;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,7 +16,9 @@ public static class LocalLlmServiceCollectionExtensions
     /// <summary>
     /// Registers a local model as the <see cref="IChatClient"/>: options from the <c>LocalLlm</c> configuration section
     /// (when an IConfiguration is registered), then <paramref name="configure"/>; validated on start. The model loads
-    /// once, on first use or at start (<see cref="LocalLlmOptions.PreloadOnStart"/>).
+    /// once, on first use or at start (<see cref="LocalLlmOptions.PreloadOnStart"/>); a catalog id in
+    /// <see cref="LocalLlmOptions.Model"/> is downloaded first if it is not in the cache (the catalog services of
+    /// <c>AddLocalLlmModels</c> are registered too).
     /// </summary>
     /// <returns>A builder to add middleware (UseGuardrails, UseFunctionInvocation, UseOpenTelemetry, …).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
@@ -54,7 +57,8 @@ public static class LocalLlmServiceCollectionExtensions
     private static void AddShared(IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalLlmOptions>, LocalLlmOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalLlmOptions>, LocalLlmModelPathValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalLlmOptions>, LocalLlmModelValidator>());
+        services.AddLocalLlmModels();
         services.TryAddSingleton(sp => new LocalLlmTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LocalLlmPreloadService>());
     }
@@ -62,9 +66,19 @@ public static class LocalLlmServiceCollectionExtensions
     private static LocalModel CreateModel(IServiceProvider sp, string name)
     {
         var o = sp.GetRequiredService<IOptionsMonitor<LocalLlmOptions>>().Get(name);
+        // DI factories are synchronous. The download runs on the thread pool so that no caller's SynchronizationContext
+        // is captured by its awaits (no deadlock); the preload service resolves asynchronously first, leaving a cache hit here.
+        var stopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        string folder = Task.Run(() => ResolveModelFolderAsync(sp, o, stopping), stopping).GetAwaiter().GetResult();
         var modelOptions = new LocalModelOptions { ExecutionProvider = o.ExecutionProvider, DeviceId = o.DeviceId };
-        return LocalModel.Load(o.ModelPath, modelOptions, sp.GetService<ILoggerFactory>()?.CreateLogger<LocalModel>());
+        return LocalModel.Load(folder, modelOptions, sp.GetService<ILoggerFactory>()?.CreateLogger<LocalModel>());
     }
+
+    /// <summary>The folder of <see cref="LocalLlmOptions.Model"/> (downloaded for the configured provider when it is a catalog id), else ModelPath.</summary>
+    internal static Task<string> ResolveModelFolderAsync(IServiceProvider sp, LocalLlmOptions o, CancellationToken cancellationToken) =>
+        string.IsNullOrWhiteSpace(o.Model)
+            ? Task.FromResult(o.ModelPath)
+            : sp.GetRequiredService<IModelResolver>().ResolveAsync(o.Model.Trim(), ModelSelection.For(o.ExecutionProvider), null, cancellationToken);
 
     private static LocalLlmChatClient CreateClient(IServiceProvider sp, LocalModel model, string name)
     {
@@ -90,15 +104,17 @@ internal sealed record PreloadRegistration(string? Key);
 /// <summary>Loads models marked <see cref="LocalLlmOptions.PreloadOnStart"/> while the host starts, so the first request does not pay for it.</summary>
 internal sealed class LocalLlmPreloadService(IServiceProvider services, IEnumerable<PreloadRegistration> registrations, IOptionsMonitor<LocalLlmOptions> options) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var r in registrations.Distinct())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!options.Get(r.Key ?? Options.Options.DefaultName).PreloadOnStart) continue;
+            var o = options.Get(r.Key ?? Options.Options.DefaultName);
+            if (!o.PreloadOnStart) continue;
+            // Download asynchronously (cancelled with start-up), so the synchronous factory below only loads.
+            await LocalLlmServiceCollectionExtensions.ResolveModelFolderAsync(services, o, cancellationToken).ConfigureAwait(false);
             _ = r.Key is null ? services.GetRequiredService<LocalModel>() : services.GetRequiredKeyedService<LocalModel>(r.Key);
         }
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

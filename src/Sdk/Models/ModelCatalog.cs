@@ -65,6 +65,20 @@ public sealed class ModelCatalog
     public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelCatalogEntry? entry) =>
         _entries.TryGetValue(id ?? "", out entry);
 
+    /// <summary>Finds what <c>--model</c> names: an id, or <c>id:variant</c> (an id that itself contains ':' wins).</summary>
+    internal bool TryFind(string model, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ModelCatalogEntry? entry, out string? variant)
+    {
+        string trimmed = (model ?? "").Trim();
+        variant = null;
+        if (TryGet(trimmed, out entry))
+            return true;
+        int colon = trimmed.LastIndexOf(':');
+        if (colon <= 0 || colon == trimmed.Length - 1 || !TryGet(trimmed[..colon], out entry))
+            return false;
+        variant = trimmed[(colon + 1)..];
+        return true;
+    }
+
     /// <summary>Gets an entry by id.</summary>
     /// <param name="id">The model id.</param>
     /// <returns>The entry.</returns>

@@ -21,8 +21,7 @@ public sealed class ModelResolver(ModelCatalog catalog, ModelDownloader download
         if (Directory.Exists(model))
             return Path.GetFullPath(model);
 
-        var (id, variantName) = Parse(model);
-        if (!_catalog.TryGet(id, out var entry))
+        if (!_catalog.TryFind(model, out var entry, out string? variantName))
             throw new UnknownModelException(model, _catalog.Ids);
         if (variantName is not null)
         {
@@ -36,14 +35,5 @@ public sealed class ModelResolver(ModelCatalog catalog, ModelDownloader download
         var variant = ModelVariantSelector.Select(entry, selection, out string reason);
         Log.VariantChosen(_logger, entry.Id, variant.Name, reason);
         return await _downloader.EnsureAsync(entry, variant, progress, cancellationToken).ConfigureAwait(false);
-    }
-
-    private (string Id, string? Variant) Parse(string model)
-    {
-        string trimmed = model.Trim();
-        if (_catalog.TryGet(trimmed, out _))
-            return (trimmed, null);
-        int colon = trimmed.LastIndexOf(':');
-        return colon > 0 && colon < trimmed.Length - 1 ? (trimmed[..colon], trimmed[(colon + 1)..]) : (trimmed, null);
     }
 }

@@ -14,6 +14,20 @@ public sealed class ModelSelection
     /// <summary>The memory the weights must fit in (RAM for <c>cpu</c>, VRAM for <c>cuda</c>).</summary>
     /// <value>Null: the memory available to this process for <c>cpu</c>; not checked for <c>cuda</c> (VRAM is not measured).</value>
     public long? MemoryBytes { get; set; }
+
+    /// <summary>The selection for a model that will run on <paramref name="provider"/>, as <c>AddLocalLlm</c> makes it.</summary>
+    /// <param name="provider">The configured provider; <see cref="LocalLlm.ExecutionProvider.Auto"/> means <c>cuda</c> when the
+    /// CUDA runtime package is in the app (as <see cref="LocalModel"/> will then use it), else <c>cpu</c>.</param>
+    /// <returns>A new selection with no explicit variant and no memory limit (this machine's memory for <c>cpu</c>).</returns>
+    public static ModelSelection For(LocalLlm.ExecutionProvider provider) => new()
+    {
+        ExecutionProvider = provider switch
+        {
+            LocalLlm.ExecutionProvider.Cuda => "cuda",
+            LocalLlm.ExecutionProvider.Auto when ExecutionProviderSelector.FindCudaProviderLibrary() is not null => "cuda",
+            _ => "cpu",
+        },
+    };
 }
 
 /// <summary>Chooses a variant of a catalog entry for an execution provider and a memory size.</summary>

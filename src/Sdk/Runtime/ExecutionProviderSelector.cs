@@ -48,7 +48,7 @@ internal static class ExecutionProviderSelector
         return new Model(config);
     }
 
-    private static string? FindCudaProviderLibrary()
+    internal static string? FindCudaProviderLibrary()
     {
         string rid = RuntimeInformation.RuntimeIdentifier;
         string[] folders =

@@ -1,4 +1,7 @@
 using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using LocalLlm.ModelForge;
 using OpenAI.Chat;
 
@@ -9,7 +12,7 @@ public sealed class BusyWebChatServer() : WebChatServer(
 [
     "--LocalLlm:ModelPath=" + ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Lag = 4 }),
     "--LocalLlm:MaxConcurrentRequests=1",
-    "--WebChat:MaxQueuedRequests=2",
+    "--LocalLlm:MaxQueueLength=2",
 ]);
 
 public sealed class BusyServerTests(BusyWebChatServer server) : IClassFixture<BusyWebChatServer>
@@ -39,6 +42,18 @@ public sealed class BusyServerTests(BusyWebChatServer server) : IClassFixture<Bu
         Assert.All(refused, e => Assert.Equal(429, Assert.IsType<ClientResultException>(e).Status));
         Assert.Contains("busy", refused[0]!.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(admitted, firstUpdates.Count(t => !t.IsCompleted));
+
+        // The raw refusal: the scheduler's ServerBusyException as OpenAI's error body, with Retry-After.
+        string body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "one more" } } });
+        using (var busy = await server.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, busy.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), busy.Headers.RetryAfter?.Delta);
+            var error = JsonDocument.Parse(await busy.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal("rate_limit_exceeded", error.GetProperty("type").GetString());
+            Assert.Equal("server_busy", error.GetProperty("code").GetString());
+            Assert.Contains("MaxQueueLength", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
 
         // Disconnecting the clients cancels their generations and frees the slots.
         await stop.CancelAsync();

@@ -119,17 +119,39 @@ public sealed class OpenAIApiTests(WebChatServer server) : IClassFixture<WebChat
     }
 
     [Fact]
-    public async Task TooManyMessagesOrTooLargeBody_Rejected()
+    public async Task TooManyMessages_Returns400OpenAIErrorNamingMessages()
     {
         string many = JsonSerializer.Serialize(new { messages = Enumerable.Repeat(new { role = "user", content = "hi" }, 257) });
-        using var tooMany = await server.Http.PostAsync("/v1/chat/completions", new StringContent(many, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
-        Assert.Contains("at most 256", (await ErrorAsync(tooMany)).GetProperty("message").GetString(), StringComparison.Ordinal);
+        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(many, Encoding.UTF8, "application/json"));
 
-        string large = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = new string('a', 1_100_000) } } });
-        using var tooLarge = await server.Http.PostAsync("/v1/chat/completions", new StringContent(large, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
-        Assert.Equal("request_too_large", (await ErrorAsync(tooLarge)).GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await ErrorAsync(response);
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Contains("at most 256", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]  // Content-Length says it up front
+    [InlineData(false)] // chunked: Kestrel's body limit stops the read
+    public async Task TooLargeBody_Returns413OpenAIError(bool withContentLength)
+    {
+        byte[] large = JsonSerializer.SerializeToUtf8Bytes(new { messages = new[] { new { role = "user", content = new string('a', 1_100_000) } } });
+        HttpContent content = withContentLength ? new ByteArrayContent(large) : new StreamContent(new NoLengthStream(large));
+        content.Headers.ContentType = new("application/json");
+        using var response = await server.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var error = await ErrorAsync(response);
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("request_too_large", error.GetProperty("code").GetString());
+        Assert.Contains("1048576 bytes", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A body whose length HttpClient cannot know, so it is sent chunked.</summary>
+    private sealed class NoLengthStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
     }
 
     [Fact]

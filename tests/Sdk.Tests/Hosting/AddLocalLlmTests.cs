@@ -49,7 +49,7 @@ public sealed class AddLocalLlmTests
     {
         using var sp = Build(s => s.AddLocalLlm());
         var e = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptionsMonitor<LocalLlmOptions>>().Get(Options.DefaultName));
-        Assert.Contains("LocalLlm:ModelPath is required", e.Message, StringComparison.Ordinal);
+        Assert.Contains("LocalLlm:Model or LocalLlm:ModelPath is required", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
