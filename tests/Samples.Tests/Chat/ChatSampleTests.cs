@@ -67,11 +67,11 @@ public sealed class ChatSampleTests
 
     internal sealed record Run(int ExitCode, string Output, string Error);
 
-    internal static Task<Run> RunChatAsync(string[] args, string stdin) =>
-        RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin);
+    internal static Task<Run> RunChatAsync(string[] args, string stdin, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin, environment);
 
     /// <summary>Runs a built sample as a child process with redirected stdin, stdout and stderr.</summary>
-    internal static async Task<Run> RunDllAsync(string dll, string[] args, string stdin)
+    internal static async Task<Run> RunDllAsync(string dll, string[] args, string stdin, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -82,6 +82,7 @@ public sealed class ChatSampleTests
         };
         start.ArgumentList.Add(dll);
         foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
