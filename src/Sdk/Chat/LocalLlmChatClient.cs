@@ -27,6 +27,7 @@ public sealed class LocalLlmChatClient : IChatClient
     private readonly RequestScheduler _scheduler;
     private readonly ConversationStore _conversations;
     private readonly CancellationTokenSource _disposing = new();
+    private readonly Lazy<BatchingEngine?> _batching;
     private int _disposed;
 
     /// <summary>Creates a client over a loaded model (the model is not disposed with the client).</summary>
@@ -63,7 +64,30 @@ public sealed class LocalLlmChatClient : IChatClient
         _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
         _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
         _conversations = new ConversationStore(_options.MaxConversations);
+        _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>The native batching engine, started on first use; null when batching is off or this model cannot be batched.</summary>
+    private BatchingEngine? StartBatching()
+    {
+        if (_options.Batching == BatchingMode.Off) return null;
+        string? reason = BatchingEngine.Unsupported(_model.Info);
+        if (reason is null)
+        {
+            try { return BatchingEngine.Start(_model, _logger); }
+            catch (OnnxRuntimeGenAIException e) { reason = $"the native engine could not start ({e.Message.Trim()})"; }
+        }
+        Log.BatchingUnavailable(_logger, _model.Info.Id, reason);
+        return null;
+    }
+
+    /// <summary>The engine when this request should be batched: it can serve the settings exactly and there is no cached prefix (or conversation) that reuse would serve faster.</summary>
+    private BatchingEngine? BatchingFor(GenerationSettings settings, GeneratorPlan plan, string? conversationId) =>
+        _options.Batching == BatchingMode.Auto && plan.Candidate is null && conversationId is null && BatchingEngine.Accepts(settings, _model.Info)
+            ? _batching.Value : null;
+
+    /// <summary>The batching engine if one started (tests).</summary>
+    internal BatchingEngine? Batching => _batching.IsValueCreated ? _batching.Value : null;
 
     /// <summary>The model this client runs.</summary>
     public LocalModel Model => _model;
@@ -207,14 +231,19 @@ public sealed class LocalLlmChatClient : IChatClient
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
         var plan = GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, _pool, prompt.Tokens, conversationId);
-        var admission = await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false);
+        var batching = BatchingFor(settings, plan, conversationId);
+        // A batched request holds its own KV rows for its length and never a cached generator.
+        var admission = batching is null
+            ? await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false)
+            : await _scheduler.AdmitAsync(_model.Info.KvBytesPerToken * plan.Length, null, linked.Token).ConfigureAwait(false);
         TimeSpan queueTime = admission.QueueTime;
         Task? producer = null;
         var answer = conversationId is null ? null : new List<AIContent>();
         try
         {
-            var loop = new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting };
-            var reader = loop.Start(linked.Token, out producer);
+            var reader = batching is not null
+                ? new BatchedGeneration(_model, batching, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, admission).Start(linked.Token, out producer)
+                : new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting }.Start(linked.Token, out producer);
             DateTimeOffset created = DateTimeOffset.UtcNow;
             string messageId = "msg-" + Guid.NewGuid().ToString("N");
 
@@ -324,6 +353,7 @@ public sealed class LocalLlmChatClient : IChatClient
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _disposing.Cancel();
+        if (_batching.IsValueCreated) _batching.Value?.Dispose();
         _pool?.Dispose();
         if (_ownsModel) _model.Dispose();
         if (_ownsTelemetry) _telemetry.Dispose();

@@ -12,6 +12,20 @@ public enum PromptTruncation
     DropOldestTurns = 1,
 }
 
+/// <summary>Whether concurrent requests are batched through ORT GenAI's native engine.</summary>
+public enum BatchingMode
+{
+    /// <summary>Every request runs its own generator (the default; see docs/concurrency.md for why).</summary>
+    Off = 0,
+
+    /// <summary>
+    /// Requests the engine can serve exactly are batched together (a GQA model; greedy or sampling without a seed; no
+    /// beams, candidates, grammars or log-probabilities; no cached prefix to reuse; no ConversationId). Others run their
+    /// own generator.
+    /// </summary>
+    Auto = 1,
+}
+
 /// <summary>Per-client behaviour of <see cref="LocalLlmChatClient"/>.</summary>
 public sealed class LocalLlmChatClientOptions
 {
@@ -58,6 +72,14 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: 1024.</value>
     public int MaxConversations { get; set; } = 1024;
 
+    /// <summary>
+    /// Batch concurrent requests through ORT GenAI's native engine. Raise <see cref="MaxConcurrentRequests"/> too: it
+    /// bounds how many requests the engine holds. Off by default: batched rows are computed with batch-size-dependent
+    /// kernels, so on realistic models greedy answers can differ from unbatched ones (docs/concurrency.md).
+    /// </summary>
+    /// <value>Default: <see cref="BatchingMode.Off"/>.</value>
+    public BatchingMode Batching { get; set; } = BatchingMode.Off;
+
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
 
@@ -69,6 +91,7 @@ public sealed class LocalLlmChatClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConversations, 1, nameof(MaxConversations));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxOutputTokens, 1, nameof(DefaultMaxOutputTokens));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
+        if (!Enum.IsDefined(Batching)) throw new ArgumentOutOfRangeException(nameof(Batching), Batching, "Batching must be Off or Auto.");
         if (!Enum.IsDefined(Truncation)) throw new ArgumentOutOfRangeException(nameof(Truncation), Truncation, "Truncation must be Error or DropOldestTurns.");
     }
 }

@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(1102, LogLevel.Debug, "Request {ResponseId} reused {ReusedTokens} of {PromptTokens} prompt tokens from a cached generator")]
     public static partial void KvCacheReused(ILogger logger, string responseId, int reusedTokens, int promptTokens);
+
+    [LoggerMessage(1103, LogLevel.Warning, "The batching engine failed a request with ORT GenAI error code {Code}")]
+    public static partial void BatchedRequestFailed(ILogger logger, uint code);
+
+    [LoggerMessage(1104, LogLevel.Information, "Batching is off for model {ModelId}: {Reason}; each request runs its own generator")]
+    public static partial void BatchingUnavailable(ILogger logger, string modelId, string reason);
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Threading.Channels;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -76,28 +74,21 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
     /// <returns>The tokens sampled.</returns>
     private int Generate(CachedGenerator cached, ChannelWriter<GenerationEvent> writer, CancellationToken ct)
     {
-        var info = model.Info;
         var generator = cached.Generator;
-        var filter = new OutputFilter(settings.StopSequences, settings.JsonOutput, toolsEnabled);
         List<double>? logProbs = settings.LogProbabilities ? [] : null;
-        var eos = info.EosTokenIds;
-        using var tokenizerStream = model.CreateTokenizerStream();
-
         telemetry.ActiveRequests.Add(1);
-        var clock = Stopwatch.StartNew();
-        int output = 0, reused = 0;
-        TimeSpan firstToken = TimeSpan.Zero, lastToken = TimeSpan.Zero;
-        ChatFinishReason reason = ChatFinishReason.Length;
+        using var answer = new AnswerStream(model, prompt.Length, settings, toolsEnabled, writer, telemetry, logger, responseId);
         try
         {
+            int reused;
             // The terminate flag stops a running prefill within milliseconds; the generator is unusable after it.
             using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
             {
                 PrefillStarting?.Invoke();
                 try { reused = cached.Prefill(prompt); }
-                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
+                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); throw; }
             }
-            TimeSpan prefill = clock.Elapsed;
+            answer.PrefillDone(reused);
             if (reused > 0)
             {
                 telemetry.KvCacheReusedTokens.Add(reused);
@@ -110,37 +101,15 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
                 if (generator.IsDone()) break;
                 generator.GenerateNextToken();
                 int token = generator.GetNextTokens()[0];
-                output++;
-                lastToken = clock.Elapsed;
-                if (output == 1) firstToken = lastToken;
                 if (logProbs is not null) logProbs.Add(LogProbability(generator, token));
-
-                if (eos.Contains(token)) { reason = ChatFinishReason.Stop; break; }
-                string text = filter.Append(tokenizerStream.Decode(token));
-                if (text.Length > 0) writer.TryWrite(new GenerationEvent.Text(text));
-                if (filter.Stopped) { reason = ChatFinishReason.Stop; break; }
-                if (output >= settings.MaxOutputTokens) break;
+                if (!answer.Accept(token)) break;
             }
-
-            var (rest, toolText) = filter.Finish();
-            IReadOnlyList<FunctionCallContent>? calls = null;
-            if (toolText is not null)
-            {
-                calls = ToolCallParser.Parse(toolText);
-                if (calls is null) rest += toolText; // not a well-formed call: it is just text
-                else reason = ChatFinishReason.ToolCalls;
-            }
-            if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
-
-            var stats = Stats(prefill, firstToken, lastToken, output, reused);
-            Record(stats);
-            Log.RequestFinished(logger, responseId, reason.Value, prompt.Length, output, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
-            writer.TryWrite(new GenerationEvent.Finished(reason, stats, calls, logProbs, settings.JsonOutput ? filter.Emitted.ToString() : null));
-            return output;
+            answer.Finish(logProbs);
+            return answer.Output;
         }
         catch (OperationCanceledException)
         {
-            Log.RequestCancelled(logger, responseId, output);
+            Log.RequestCancelled(logger, responseId, answer.Output);
             throw;
         }
         finally
@@ -190,29 +159,5 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         foreach (double v in row) sum += Math.Exp(v - max);
         chosen = row[token];
         return chosen - max - Math.Log(sum);
-    }
-
-    private GenerationStats Stats(TimeSpan prefill, TimeSpan first, TimeSpan last, int output, int reused) => new()
-    {
-        PromptTokens = prompt.Length,
-        ReusedPromptTokens = reused,
-        OutputTokens = output,
-        TimeToFirstToken = first,
-        DecodeTime = last - first,
-        PrefillTokensPerSecond = prefill > TimeSpan.Zero ? (prompt.Length - reused) / prefill.TotalSeconds : 0,
-        DecodeTokensPerSecond = output > 1 && last > first ? (output - 1) / (last - first).TotalSeconds : 0,
-    };
-
-    private void Record(GenerationStats stats)
-    {
-        telemetry.PromptTokens.Add(stats.PromptTokens);
-        telemetry.OutputTokens.Add(stats.OutputTokens);
-        if (stats.OutputTokens > 0) telemetry.TimeToFirstToken.Record(stats.TimeToFirstToken.TotalSeconds);
-        if (stats.PrefillTokensPerSecond > 0) telemetry.PrefillRate.Record(stats.PrefillTokensPerSecond);
-        if (stats.DecodeTokensPerSecond > 0)
-        {
-            telemetry.DecodeRate.Record(stats.DecodeTokensPerSecond);
-            telemetry.TimePerOutputToken.Record(1 / stats.DecodeTokensPerSecond);
-        }
     }
 }

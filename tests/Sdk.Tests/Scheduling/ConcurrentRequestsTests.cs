@@ -19,13 +19,14 @@ public sealed class ConcurrentRequestsTests
     }
 
     [Theory]
-    [InlineData(AttentionKind.GroupQueryAttention)]
-    [InlineData(AttentionKind.Plain)]
-    public async Task GetResponseAsync_SixteenConcurrentWithRandomCancellation_AllEndAndFinishedOnesAreExact(AttentionKind attention)
+    [InlineData(AttentionKind.GroupQueryAttention, BatchingMode.Off)]
+    [InlineData(AttentionKind.Plain, BatchingMode.Off)]
+    [InlineData(AttentionKind.GroupQueryAttention, BatchingMode.Auto)]
+    public async Task GetResponseAsync_SixteenConcurrentWithRandomCancellation_AllEndAndFinishedOnesAreExact(AttentionKind attention, BatchingMode batching)
     {
         using var model = LocalModel.Load(Folder(attention));
         using var meters = new TestMeters();
-        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { MaxConcurrentRequests = 4 }, meters.Telemetry);
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { MaxConcurrentRequests = 4, Batching = batching }, meters.Telemetry);
         var random = new Random(1234);
 
         var requests = Enumerable.Range(0, 16).Select(i =>
@@ -55,6 +56,11 @@ public sealed class ConcurrentRequestsTests
             cts.Dispose();
         }
         Assert.True(finished >= 8, $"only {finished} finished");
+        if (batching == BatchingMode.Auto)
+        {
+            Assert.True(client.Batching!.Submitted >= finished);
+            await WaitUntil(() => client.Batching.LiveRequests == 0); // cancelled turns end on the engine thread
+        }
         Assert.Equal(0, client.Scheduler.Active);
         Assert.Equal(0, client.Scheduler.Waiting);
         Assert.Equal(0, meters.Sum("localllm.requests.active"));
