@@ -41,17 +41,32 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     var fit = train.Where(r => !MmluRows.IsHeldOut(r.Prompt, seed + 1000, 0.2)).ToList();
     var validation = train.Where(r => MmluRows.IsHeldOut(r.Prompt, seed + 1000, 0.2)).ToList();
     double bestL2 = 0, bestApgr = double.MinValue;
+    GainModel? bestGain = null;
     foreach (double l2 in new[] { 0.03, 0.1, 0.3, 1 })
     {
         var candidate = TrainGain(fit, hashBits, l2);
         double apgr = RouterMetrics.Compute(validation, [.. validation.Select(r => (double)candidate.Score(r.Prompt))]).Apgr;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  L2 {l2,-5} validation APGR {apgr:F3}"));
-        if (apgr > bestApgr) (bestApgr, bestL2) = (apgr, l2);
+        if (apgr > bestApgr) (bestApgr, bestL2, bestGain) = (apgr, l2, candidate);
+    }
+    // A third head: text -> how much its subject gains from the large model (the subject-gain prior, learned from
+    // training rows only; the subject name is never a feature). Its weight and L2 are chosen on the same slice.
+    double bestSubjectWeight = 0, bestSubjectL2 = 0;
+    foreach (double subjectL2 in new[] { 0.1, 1 })
+    {
+        var subjectHead = TrainSubjectHead(fit, hashBits, subjectL2);
+        foreach (double weight in new[] { 0.25, 0.5, 1, 2, 4 })
+        {
+            var combined = bestGain!.WithSubjectHead(subjectHead, weight);
+            double apgr = RouterMetrics.Compute(validation, [.. validation.Select(r => (double)combined.Score(r.Prompt))]).Apgr;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  subject head L2 {subjectL2,-4} weight {weight,-4} validation APGR {apgr:F3}"));
+            if (apgr > bestApgr) (bestApgr, bestSubjectWeight, bestSubjectL2) = (apgr, weight, subjectL2);
+        }
     }
 
     var sw = Stopwatch.StartNew();
-    var model = TrainGain(train, hashBits, bestL2);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained on {train.Count} rows, L2 {bestL2}, in {sw.Elapsed.TotalSeconds:F1} s"));
+    var model = TrainRouter(train, hashBits, bestL2, bestSubjectWeight, bestSubjectL2);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained on {train.Count} rows, L2 {bestL2}, subject head weight {bestSubjectWeight} (L2 {bestSubjectL2}), in {sw.Elapsed.TotalSeconds:F1} s"));
 
     // Score quantiles let the runtime pick a threshold for any large-tier share. Scores of training rows from
     // the model that saw them are overconfident, so the quantiles come from 5-fold out-of-fold scores.
@@ -59,7 +74,7 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     for (int fold = 0; fold < 5; fold++)
     {
         bool InFold(MmluRow r) => (int)(MmluRows.Hash(r.Prompt, seed + 2000) % 5) == fold;
-        var foldModel = TrainGain([.. train.Where(r => !InFold(r))], hashBits, bestL2);
+        var foldModel = TrainRouter([.. train.Where(r => !InFold(r))], hashBits, bestL2, bestSubjectWeight, bestSubjectL2);
         outOfFold.AddRange(train.Where(InFold).Select(r => foldModel.Score(r.Prompt)));
     }
     float[] sortedScores = [.. outOfFold.Order()];
@@ -151,7 +166,7 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     if (output is not null)
     {
         string description = string.Create(CultureInfo.InvariantCulture,
-            $"two logistic heads, P(strong right) - P(weak right) (L2 {bestL2}), on {PromptFeaturizer.Describe(hashBits)}; RouteLLM MMLU train half (seed {seed}, {train.Count} rows); held-out APGR {results[0].Metrics.Apgr:F3}");
+            $"two logistic heads, P(strong right) - P(weak right) (L2 {bestL2}){(bestSubjectWeight == 0 ? "" : $", plus {bestSubjectWeight} x a text -> subject-gain-prior head (L2 {bestSubjectL2})")}, on {PromptFeaturizer.Describe(hashBits)}; RouteLLM MMLU train half (seed {seed}, {train.Count} rows); held-out APGR {results[0].Metrics.Apgr:F3}");
         Directory.CreateDirectory(output.DirectoryName!);
         using (var file = output.Create())
             PromptClassifier.Write(file, hashBits, model.Heads, quantiles, description);
@@ -168,15 +183,18 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     return 0;
 }
 
-static TrainedModel Train(List<MmluRow> rows, int hashBits, double l2, Func<MmluRow, bool>? label = null)
+static TrainedModel Train(List<MmluRow> rows, int hashBits, double l2, Func<MmluRow, bool>? label = null) =>
+    // Label by default: the weak (small) model got it wrong, i.e. the prompt needs the large tier.
+    Fit(rows.Select(r => (r.Prompt, label?.Invoke(r) ?? !r.WeakCorrect, 1f)), hashBits, l2);
+
+static TrainedModel Fit(IEnumerable<(string Prompt, bool Label, float Weight)> rows, int hashBits, double l2)
 {
     var ml = new MLContext(seed: 1);
     int dimension = PromptFeaturizer.Dimension(hashBits);
     var examples = rows.Select(r =>
     {
         var (indices, values) = PromptFeaturizer.Featurize(r.Prompt, hashBits);
-        // Label: the weak (small) model got it wrong, i.e. the prompt needs the large tier.
-        return new Example { Label = label?.Invoke(r) ?? !r.WeakCorrect, Features = new VBuffer<float>(dimension, indices.Length, values, indices) };
+        return new Example { Label = r.Label, Weight = r.Weight, Features = new VBuffer<float>(dimension, indices.Length, values, indices) };
     });
     var schema = SchemaDefinition.Create(typeof(Example));
     schema[nameof(Example.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
@@ -186,6 +204,7 @@ static TrainedModel Train(List<MmluRow> rows, int hashBits, double l2, Func<Mmlu
         L2Regularization = (float)l2,
         L1Regularization = 0,
         MaximumNumberOfIterations = 300,
+        ExampleWeightColumnName = nameof(Example.Weight),
     });
     var transformer = trainer.Fit(data);
     var linear = transformer.Model.SubModel;
@@ -197,6 +216,23 @@ static GainModel TrainGain(List<MmluRow> rows, int hashBits, double l2)
     var strong = Train(rows, hashBits, l2, r => r.StrongCorrect);
     var weak = Train(rows, hashBits, l2, r => r.WeakCorrect);
     return new GainModel(hashBits, [new(1f, strong.Bias, strong.Weights), new(-1f, weak.Bias, weak.Weights)]);
+}
+
+static GainModel TrainRouter(List<MmluRow> rows, int hashBits, double l2, double subjectWeight, double subjectL2)
+{
+    var gain = TrainGain(rows, hashBits, l2);
+    return subjectWeight == 0 ? gain : gain.WithSubjectHead(TrainSubjectHead(rows, hashBits, subjectL2), subjectWeight);
+}
+
+// Soft-label logistic regression on the text: the target of each row is its subject's mean strong-minus-weak gain
+// over these rows, scaled to 0-1 (each row appears as a positive weighted by the target and a negative weighted by
+// the rest). The subject only defines the target; the features are the prompt's, as at run time.
+static TrainedModel TrainSubjectHead(List<MmluRow> rows, int hashBits, double l2)
+{
+    var gain = rows.GroupBy(r => r.Subject).ToDictionary(g => g.Key, g => g.Average(r => (r.StrongCorrect ? 1.0 : 0) - (r.WeakCorrect ? 1.0 : 0)));
+    double min = gain.Values.Min(), max = gain.Values.Max();
+    double Target(MmluRow r) => max > min ? (gain[r.Subject] - min) / (max - min) : 0.5;
+    return Fit(rows.SelectMany(r => new[] { (r.Prompt, true, (float)Target(r)), (r.Prompt, false, (float)(1 - Target(r))) }), hashBits, l2);
 }
 
 static string FindRepoRoot()
@@ -227,12 +263,23 @@ internal sealed class InstantChatClient : Microsoft.Extensions.AI.IChatClient
 internal sealed class Example
 {
     public bool Label { get; set; }
+    public float Weight { get; set; }
     public VBuffer<float> Features { get; set; }
 }
 
 /// <summary>The shipped shape: heads combined exactly as <see cref="PromptClassifier"/> combines them.</summary>
 internal sealed record GainModel(int HashBits, PromptClassifier.Head[] Heads)
 {
+    /// <summary>
+    /// Adds the subject-gain head with <paramref name="weight"/> relative to the gain heads, scaling every coefficient
+    /// so they sum to at most 1 in absolute terms: the shipped score then stays inside 0-1 (only the ranking matters).
+    /// </summary>
+    public GainModel WithSubjectHead(TrainedModel subject, double weight)
+    {
+        float a = (float)(1 / (1 + weight)), b = (float)(weight / (1 + weight));
+        return new GainModel(HashBits, [.. Heads.Select(h => h with { Coefficient = h.Coefficient * a }), new(b, subject.Bias, subject.Weights)]);
+    }
+
     public float Score(string prompt)
     {
         var (indices, values) = PromptFeaturizer.Featurize(prompt, HashBits);

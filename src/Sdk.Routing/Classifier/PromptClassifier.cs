@@ -9,9 +9,10 @@ namespace LocalLlm.Routing.Classifier;
 /// with <c>eng/RouterTrainer</c>.
 /// </summary>
 /// <remarks>
-/// The model is two logistic regressions over hashed word 1-2 grams and a few shape features, trained on RouteLLM
+/// The model is logistic regressions over hashed word 1-2 grams and a few shape features, trained on RouteLLM
 /// MMLU rows: one predicts whether the weak (small) model answers correctly, the other whether the strong (large)
-/// model does. The score is the expected gain of the large tier, P(large right) - P(small right), mapped to 0-1.
+/// model does, and a third (small weight) estimates from the text how much the prompt's subject gains from the
+/// large model. The score is mainly the expected gain of the large tier, P(large right) - P(small right), mapped to 0-1.
 /// Scoring takes microseconds.
 /// </remarks>
 public sealed class PromptClassifier
@@ -107,8 +108,9 @@ public sealed class PromptClassifier
     /// <summary>Scores a prompt.</summary>
     /// <param name="prompt">The user's prompt.</param>
     /// <returns>
-    /// A score in 0-1: 0.5 + (P(large right) - P(small right)) / 2. Higher means the large tier is more likely to
-    /// answer better than the small one.
+    /// A score in 0-1: 0.5 + (the weighted sum of the heads) / 2. The shipped heads are P(large right) - P(small right)
+    /// plus a small weight on a text-based estimate of how much the prompt's subject gains from the large model.
+    /// Higher means the large tier is more likely to answer better than the small one.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is <see langword="null"/>.</exception>
     public float Score(string prompt)
