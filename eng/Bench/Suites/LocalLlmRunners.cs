@@ -10,10 +10,10 @@ internal sealed class LocalLlmEngine : IDisposable
 {
     private readonly LocalModel _model;
 
-    public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1)
+    public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
     {
         _model = LocalModel.Load(model.Folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
-        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests });
+        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, Batching = batching });
     }
 
     public LocalLlmChatClient Client { get; }
