@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LocalLlm.ModelForge;
 using LocalLlm.TestSupport;
 
@@ -65,40 +64,12 @@ public sealed class ChatSampleTests
         return ByteTokenizer.Decode(CopyDesign.ExpectedReply(ByteTokenizer.Encode(prompt), 256, DemoModel.Options.Lag));
     }
 
-    internal sealed record Run(int ExitCode, string Output, string Error);
-
-    internal static Task<Run> RunChatAsync(string[] args, string stdin) =>
+    internal static Task<ChildProcess.Run> RunChatAsync(string[] args, string stdin) =>
         RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin);
 
     /// <summary>Runs a built sample as a child process with redirected stdin, stdout and stderr.</summary>
-    internal static async Task<Run> RunDllAsync(string dll, string[] args, string stdin)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(dll)} did not exit within 60 s. Output so far: {(output.IsCompleted ? output.Result : "")}");
-        }
-        return new Run(process.ExitCode, (await output).ReplaceLineEndings("\n"), (await error).ReplaceLineEndings("\n"));
-    }
+    internal static Task<ChildProcess.Run> RunDllAsync(string dll, string[] args, string stdin) =>
+        ChildProcess.DotnetAsync([dll, .. args], TimeSpan.FromSeconds(60), stdin);
 
     /// <summary>A sample's built dll, in the same configuration as this test assembly (bin/&lt;config&gt;/&lt;tfm&gt;/).</summary>
     internal static string SampleDll(string sample, string dllName)
