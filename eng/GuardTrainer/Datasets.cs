@@ -69,13 +69,13 @@ internal static class Datasets
     }
 
     /// <summary>The plain harmful goals (no jailbreak wrapper) of the training behaviours (index % 5 != 0), one per behaviour.</summary>
-    public static List<string> TrainGoals()
+    public static List<(int Behavior, string Goal)> TrainGoals()
     {
         string file = Path.Combine(Root, "jailbreakbench", "attack-artifacts", "GCG", "transfer", "gpt-3.5-turbo-1106.json");
         using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
         return [.. doc.RootElement.GetProperty("jailbreaks").EnumerateArray()
             .Where(r => r.GetProperty("index").GetInt32() % 5 != 0)
-            .Select(r => r.GetProperty("goal").GetString()!)];
+            .Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("goal").GetString()!))];
     }
 
     /// <summary>Ordinary prompts: MMLU questions (contaminated ones dropped), MT-Bench turns, presidio sentences.</summary>

@@ -7,7 +7,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace LocalLlm.Guardrails.Attacks;
 
 /// <summary>
-/// The trained prompt-attack classifier: ML.NET text features (word 1-2-grams, character 4-grams) and logistic
+/// The trained prompt-attack classifier: ML.NET text features (word 1-2-grams, character 3-grams) and logistic
 /// regression, exported to ONNX and run with ONNX Runtime. The model ships inside this assembly; see
 /// docs/guardrails.md for how it was trained and how well it does. Thread-safe.
 /// </summary>
@@ -15,7 +15,8 @@ public sealed class PromptAttackClassifier : IDisposable
 {
     internal const string ModelFileName = "prompt-attack.onnx";
     internal const string MetadataFileName = "prompt-attack.json";
-    private const int MaxCharacters = 8000;
+    internal const int HeadCharacters = 768; // see Normalize
+    internal const int TailCharacters = 256;
 
     private static readonly Lazy<PromptAttackClassifier> s_shipped = new(LoadShipped);
 
@@ -70,15 +71,33 @@ public sealed class PromptAttackClassifier : IDisposable
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();
 
-    /// <summary>The same text preparation at training and at inference: lower case (invariant), white space collapsed, long prompts cut.</summary>
+    /// <summary>
+    /// The same text preparation at training and at inference: lower case (invariant), white space collapsed, and a
+    /// long prompt cut to its first <see cref="HeadCharacters"/> and last <see cref="TailCharacters"/> characters.
+    /// </summary>
+    /// <remarks>
+    /// Why head and tail: jailbreaks put the framing (persona, scenario) first and the request or forced opening last,
+    /// and the classifier's cost grows with the length. Every training attack is under 2,400 characters.
+    /// </remarks>
     internal static string Normalize(string text)
     {
-        var sb = new StringBuilder(Math.Min(text.Length, MaxCharacters));
+        // Normalise a bounded raw prefix and suffix only, so a huge prompt costs no more than a long one.
+        const int raw = 4 * (HeadCharacters + TailCharacters);
+        if (text.Length > raw)
+            return Cut(Collapse(text.AsSpan(0, raw / 2)) + " " + Collapse(text.AsSpan(text.Length - raw / 2)));
+        return Cut(Collapse(text));
+    }
+
+    private static string Cut(string normalized) => normalized.Length <= HeadCharacters + TailCharacters
+        ? normalized
+        : string.Concat(normalized.AsSpan(0, HeadCharacters), " ", normalized.AsSpan(normalized.Length - TailCharacters));
+
+    private static string Collapse(ReadOnlySpan<char> text)
+    {
+        var sb = new StringBuilder(text.Length);
         bool space = false;
         foreach (char c in text)
         {
-            if (sb.Length >= MaxCharacters)
-                break;
             if (char.IsWhiteSpace(c))
             {
                 space = sb.Length > 0;

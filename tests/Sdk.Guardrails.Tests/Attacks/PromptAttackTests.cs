@@ -73,6 +73,41 @@ public class PromptAttackTests
         Assert.Equal(1, inner.Calls);
     }
 
+    // Written for this test: a harmless role-play request, the kind of ordinary prompt the synthetic framings protect.
+    private const string HarmlessRolePlay =
+        "Let's play a role-playing game. You are a cheerful museum guide in Florence. Stay in character and describe the three paintings I should not miss.";
+
+    [Fact]
+    public void Shipped_HarmlessRolePlay_BelowTheThreshold()
+    {
+        var classifier = PromptAttackClassifier.Shipped;
+        double score = classifier.Score(HarmlessRolePlay);
+        Assert.True(score < classifier.Threshold, $"role play scored {score:0.000} >= {classifier.Threshold:0.000}");
+    }
+
+    [Fact]
+    public void Normalize_LongPrompt_KeepsHeadAndTailLowerCased()
+    {
+        string head = "HEAD " + new string('a', PromptAttackClassifier.HeadCharacters);
+        string tail = new string('z', PromptAttackClassifier.TailCharacters) + " TAIL";
+        string normalized = PromptAttackClassifier.Normalize(head + new string('m', 5_000) + tail);
+        Assert.Equal(PromptAttackClassifier.HeadCharacters + 1 + PromptAttackClassifier.TailCharacters, normalized.Length);
+        Assert.StartsWith("head aaa", normalized, StringComparison.Ordinal);
+        Assert.EndsWith("zzz tail", normalized, StringComparison.Ordinal);
+        Assert.Equal("a b c", PromptAttackClassifier.Normalize("  A \n\t B   C "));
+    }
+
+    [Fact]
+    public void Shipped_HugePrompt_ScoredOnHeadAndTailOnly()
+    {
+        // A megabyte prompt costs what a 1,025-character one does: the middle never reaches the model.
+        var classifier = PromptAttackClassifier.Shipped;
+        string huge = SyntheticAttack + " " + string.Concat(Enumerable.Repeat("lorem ipsum ", 100_000)) + SyntheticAttack;
+        string normalized = PromptAttackClassifier.Normalize(huge);
+        Assert.Equal(PromptAttackClassifier.HeadCharacters + 1 + PromptAttackClassifier.TailCharacters, normalized.Length);
+        Assert.Equal(classifier.Score(normalized), classifier.Score(huge), 6);
+    }
+
     [Fact]
     public void Arguments_Validated()
     {
