@@ -13,7 +13,9 @@ internal sealed class LocalLlmEngine : IDisposable
     public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
     {
         _model = LocalModel.Load(model.Folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
-        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, Batching = batching });
+        // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
+        // for. The turns suite measures reuse on purpose.
+        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching });
     }
 
     public LocalLlmChatClient Client { get; }

@@ -3,6 +3,7 @@ using System.Text;
 using LocalLlm.Bench.Generation;
 using LocalLlm.Bench.Reporting;
 using LocalLlm.Bench.Running;
+using Microsoft.Extensions.AI;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using static LocalLlm.Bench.Running.BenchContext;
 
@@ -18,7 +19,7 @@ internal sealed class TurnsSuite : ISuite
 
     public string Description => "multi-turn: KV reuse (rewind + append) vs re-prefill";
 
-    public Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
+    public async Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
     {
         BenchModel bm = context.Models.Primary();
         int turns = context.Quick ? 3 : 4, userTokens = context.Quick ? 16 : 64, replyTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
@@ -65,14 +66,55 @@ internal sealed class TurnsSuite : ISuite
         string plot = Plots.Lines(context.PlotPath("turns"), "Time to first token per turn", "conversation tokens", "ms",
             [("KV reuse (rewind + append)", x, reuse.Select(r => Summary.Of(r).Median).ToArray()), ("re-prefill", x, fresh.Select(r => Summary.Of(r).Median).ToArray())]);
         var md = new StringBuilder();
-        md.AppendLine($"Model: {bm.Name}. {turns} turns of a {userTokens}-token user message and a {replyTokens}-token reply, rendered with the model's chat template each turn. Reuse keeps one ORT GenAI Generator: `RewindTo` the longest common token prefix of the cached sequence and the new prompt, then `AppendTokens` the rest. Re-prefill creates a new Generator per turn. Measured on the raw generator: " +
-            (context.Notes.TryGetValue("turns", out string? n) ? n : "the LocalLlm client's conversation reuse is not on main yet."));
+        md.AppendLine($"Model: {bm.Name}. {turns} turns of a {userTokens}-token user message and a {replyTokens}-token reply, rendered with the model's chat template each turn. Reuse keeps one ORT GenAI Generator: `RewindTo` the longest common token prefix of the cached sequence and the new prompt, then `AppendTokens` the rest. Re-prefill creates a new Generator per turn. Measured on the raw generator.");
         if (reuseFailure is not null)
             md.AppendLine($"KV reuse failed on this model folder, so only re-prefill is measured: `{reuseFailure}`");
         md.AppendLine();
         md.AppendLine(table.ToString());
         md.AppendLine($"![turns]({Path.GetFileName(plot)})");
-        return Task.FromResult(new SuiteResult("Turns: KV-cache reuse vs re-prefill", md.ToString(), [plot]));
+        md.AppendLine();
+        md.AppendLine(await ClientTurnAsync(context, bm, tokenizer, cancellationToken));
+        return new SuiteResult("Turns: KV-cache reuse vs re-prefill", md.ToString(), [plot]);
+    }
+
+    /// <summary>
+    /// The same trade-off through LocalLlmChatClient as an app uses it: stateless chat (the whole history is sent each
+    /// turn), the next turn after a long history, with conversation reuse on (the default) and off.
+    /// </summary>
+    private static async Task<string> ClientTurnAsync(BenchContext context, BenchModel bm, Tokenizer tokenizer, CancellationToken cancellationToken)
+    {
+        int historyTokens = context.Quick ? 200 : 2000, reps = context.Reps(5);
+        using var model = LocalModel.Load(bm.Folder);
+        using var reusing = new LocalLlmChatClient(model);
+        using var fresh = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { EnableKvCacheReuse = false });
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 8 };
+        var withReuse = new List<double>();
+        var without = new List<double>();
+        var reused = new List<double>();
+        int promptTokens = 0;
+        for (int rep = -1; rep < reps; rep++) // -1 warms up
+        {
+            // A different history each repetition, so nothing is reused across repetitions.
+            var history = new List<ChatMessage> { new(ChatRole.User, $"story {rep}: " + PromptBuilder.ForTokens(tokenizer, historyTokens)) };
+            history.AddRange((await reusing.GetResponseAsync(history, options, cancellationToken)).Messages);
+            history.Add(new ChatMessage(ChatRole.User, "And then what happened next?"));
+            GenerationStats a = (await reusing.GetResponseAsync(history, options, cancellationToken)).GetGenerationStats()!;
+            GenerationStats b = (await fresh.GetResponseAsync(history, options, cancellationToken)).GetGenerationStats()!;
+            context.Log($"turns: client repetition {rep + 2}/{reps + 1}");
+            if (rep < 0)
+                continue;
+            withReuse.Add(a.TimeToFirstToken.TotalMilliseconds);
+            without.Add(b.TimeToFirstToken.TotalMilliseconds);
+            reused.Add(a.ReusedPromptTokens);
+            promptTokens = a.PromptTokens;
+        }
+        double ratio = Summary.Of(withReuse).Median / Summary.Of(without).Median;
+        context.Findings["turns.client.ratio"] = ratio;
+        var table = new MarkdownTable("LocalLlmChatClient", "prompt tokens", "reused tokens median", "TTFT median ms", "TTFT p95 ms");
+        table.Row("conversation reuse on (default)", promptTokens.ToString(), F(Summary.Of(reused).Median, "0"), F(Summary.Of(withReuse).Median), F(Summary.Of(withReuse).P95));
+        table.Row("EnableKvCacheReuse = false", promptTokens.ToString(), "0", F(Summary.Of(without).Median), F(Summary.Of(without).P95));
+        return $"Through the client: the turn after a {historyTokens}-token history (stateless chat: the whole history is sent again and matched by token prefix), warm-up 1, median of {reps}. " +
+            $"TTFT with reuse ÷ full re-prefill = **{ratio:0.000}**.\n\n{table}";
     }
 
     private static void Conversation(Model model, Tokenizer tokenizer, string user, int turns, int replyTokens, bool reuseKv,

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LocalLlm.Guardrails.Rules;
 
 namespace LocalLlm.Guardrails.Attacks;
 
@@ -26,15 +27,15 @@ public static partial class PromptAttackHeuristics
         return null;
     }
 
-    [GeneratedRegex(@"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(?:previous|prior|preceding|above|earlier|all|any|your|the|these|those|system)\b[^.\n]{0,30}?\b(?:instructions?|rules|guidelines|prompts?|directives|polic(?:y|ies)|restrictions|safeguards|programming)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 250)]
+    [GeneratedRegex(@"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(?:previous|prior|preceding|above|earlier|all|any|your|the|these|those|system)\b[^.\n]{0,30}?\b(?:instructions?|rules|guidelines|prompts?|directives|polic(?:y|ies)|restrictions|safeguards|programming)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexLimits.TimeoutMilliseconds)]
     private static partial Regex OverrideRegex();
 
-    [GeneratedRegex(@"\b(?:do anything now|developer mode|jailbr(?:o|ea)ken|jailbreak mode|DAN mode|always intelligent and machiavellian|unfiltered and amoral|no (?:ethical|moral) (?:or moral )?(?:guidelines|restrictions|constraints|principles)|without any (?:ethical |moral )?(?:restrictions|limitations|filters|censorship))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 250)]
+    [GeneratedRegex(@"\b(?:do anything now|developer mode|jailbr(?:o|ea)ken|jailbreak mode|DAN mode|always intelligent and machiavellian|unfiltered and amoral|no (?:ethical|moral) (?:or moral )?(?:guidelines|restrictions|constraints|principles)|without any (?:ethical |moral )?(?:restrictions|limitations|filters|censorship))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexLimits.TimeoutMilliseconds)]
     private static partial Regex PersonaRegex();
 
-    [GeneratedRegex(@"\b(?:begin|start)\b[^.\n]{0,40}?\b(?:reply|response|answer|output)\b[^.\n]{0,30}?[""'“‘`]\s*sure,?\s+here\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 250)]
+    [GeneratedRegex(@"\b(?:begin|start)\b[^.\n]{0,40}?\b(?:reply|response|answer|output)\b[^.\n]{0,30}?[""'“‘`]\s*sure,?\s+here\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexLimits.TimeoutMilliseconds)]
     private static partial Regex AffirmativeRegex();
 
-    [GeneratedRegex(@"\b(?:reveal|print|show|repeat|output|display|leak)\b[^.\n]{0,30}?\b(?:system prompt|hidden (?:prompt|instructions)|initial instructions|your instructions verbatim)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, 250)]
+    [GeneratedRegex(@"\b(?:reveal|print|show|repeat|output|display|leak)\b[^.\n]{0,30}?\b(?:system prompt|hidden (?:prompt|instructions)|initial instructions|your instructions verbatim)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexLimits.TimeoutMilliseconds)]
     private static partial Regex ExtractionRegex();
 }

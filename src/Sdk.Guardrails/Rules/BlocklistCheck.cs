@@ -26,7 +26,7 @@ public sealed class BlocklistCheck : IGuardrailCheck
             string body = string.Join(@"\s+", t.Trim().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(Regex.Escape));
             return (char.IsLetterOrDigit(t.Trim()[0]) ? @"\b" : "") + body + (char.IsLetterOrDigit(t.Trim()[^1]) ? @"\b" : "");
         });
-        _regex = new Regex(string.Join("|", parts), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(250));
+        _regex = new Regex(string.Join("|", parts), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, RegexLimits.Timeout);
     }
 
     /// <inheritdoc />

@@ -8,7 +8,7 @@ public sealed class RegexCheck : IGuardrailCheck
     private readonly Regex[] _patterns;
 
     /// <summary>Initializes a new instance of the <see cref="RegexCheck"/> class.</summary>
-    /// <param name="patterns">The patterns (.NET syntax; matched case-insensitively with a 250 ms timeout).</param>
+    /// <param name="patterns">The patterns (.NET syntax; matched case-insensitively with a 2 s timeout against runaway backtracking).</param>
     /// <param name="category">The category reported.</param>
     /// <param name="replacement">When set, matches are redacted with it (a modification) instead of rejecting the text.</param>
     /// <param name="name">The check's name.</param>
@@ -25,7 +25,7 @@ public sealed class RegexCheck : IGuardrailCheck
         {
             try
             {
-                list.Add(new Regex(p, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(250)));
+                list.Add(new Regex(p, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, RegexLimits.Timeout));
             }
             catch (ArgumentException ex)
             {

@@ -28,7 +28,7 @@ public sealed class TopicCheck : IGuardrailCheck
                 throw new ArgumentException($"Topic '{t.Key}' needs a name and at least one non-empty keyword.", nameof(topics));
             return (t.Key, t.Value.Select(k => new Regex(
                 @"\b" + Regex.Escape(k.Trim().TrimEnd('*')) + (k.Trim().EndsWith('*') ? @"\w*" : @"\b"),
-                RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(250))).ToArray());
+                RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, RegexLimits.Timeout)).ToArray());
         })];
         MinimumHits = minimumHits;
     }

@@ -3,21 +3,6 @@ using LocalLlm.Bench.Running;
 
 namespace LocalLlm.Bench.Suites;
 
-/// <summary>Guardrails and routing middleware overhead.</summary>
-internal sealed class MiddlewareSuite : ISuite
-{
-    public string Name => "middleware";
-
-    public string Description => "guard and router overhead";
-
-    public Task<SuiteResult> RunAsync(BenchContext context, CancellationToken cancellationToken)
-    {
-        const string why = "Skipped: the LocalLlm.Guardrails and LocalLlm.Routing middleware are not on main yet, so there is nothing to measure.";
-        context.Log("middleware: " + why);
-        return Task.FromResult(new SuiteResult("Middleware: guard and router overhead", why + "\n", []));
-    }
-}
-
 /// <summary>CPU vs CUDA execution provider.</summary>
 internal sealed class EpSuite : ISuite
 {
