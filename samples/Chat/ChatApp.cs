@@ -1,4 +1,5 @@
 using System.Globalization;
+using LocalLlm.Models;
 using Microsoft.Extensions.AI;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -21,13 +22,27 @@ internal static class ChatApp
         bool interactive = !Console.IsInputRedirected;
         var view = new ConsoleView(rich: !Console.IsOutputRedirected);
 
-        string? folder = settings.ModelPath;
+        string? folder = settings.Model;
         bool demo = folder is null;
         if (demo)
         {
             folder = view.WithSpinner("Preparing the demo model", DemoModel.GetOrCreate);
             view.Notice(DemoModel.Notice);
             view.Notice(DemoModel.RealModelHint);
+        }
+        else
+        {
+            try
+            {
+                // A folder comes back as is; a catalog id is downloaded into the cache on first use.
+                folder = await view.WithDownloadProgress($"Downloading {settings.Model}",
+                    progress => CatalogModels.ResolveAsync(settings.Model!, settings.Provider, progress, cancellationToken));
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or ModelDownloadException)
+            {
+                view.Error(e.Message);
+                return 1;
+            }
         }
 
         LocalModel model;

@@ -4,13 +4,13 @@ using System.Globalization;
 
 namespace LocalLlm.Samples.Chat;
 
-/// <summary>The command line: <c>dotnet run --project samples/Chat -c Release -- --model &lt;folder&gt;</c>.</summary>
+/// <summary>The command line: <c>dotnet run --project samples/Chat -c Release -- --model &lt;id|folder&gt;</c>.</summary>
 internal static class ChatCommand
 {
     private static readonly Option<string?> s_model = new("--model", "-m")
     {
-        Description = "An ONNX Runtime GenAI model folder (genai_config.json, model.onnx, tokenizer). Omit it for the built-in demo model.",
-        HelpName = "folder",
+        Description = "A catalog id (phi-3.5-mini, or id:variant), downloaded on first use, or an ONNX Runtime GenAI model folder. Omit it for the built-in demo model.",
+        HelpName = "id|folder",
     };
     private static readonly Option<string> s_ep = new("--ep")
     {
@@ -45,7 +45,7 @@ internal static class ChatCommand
         {
             var settings = new ChatSettings
             {
-                ModelPath = parse.GetValue(s_model),
+                Model = parse.GetValue(s_model),
                 Provider = Enum.Parse<ExecutionProvider>(parse.GetValue(s_ep) ?? "auto", ignoreCase: true),
                 MaxTokens = parse.GetValue(s_maxTokens),
                 Temperature = parse.GetValue(s_temperature),
@@ -67,7 +67,7 @@ internal static class ChatCommand
 /// <summary>What the command line asked for.</summary>
 internal sealed record ChatSettings
 {
-    public string? ModelPath { get; init; }
+    public string? Model { get; init; }
     public ExecutionProvider Provider { get; init; }
     public int MaxTokens { get; init; } = 256;
     public float? Temperature { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LocalLlm.Models;
 using Microsoft.Extensions.AI;
 using Spectre.Console;
 
@@ -15,6 +16,56 @@ internal sealed class ConsoleView(bool rich)
             return work();
         }
         return AnsiConsole.Status().Spinner(Spinner.Known.Dots).Start(Markup.Escape(what) + " ...", _ => work());
+    }
+
+    /// <summary>Runs a model download with a progress bar (a line per finished file when redirected).</summary>
+    public async Task<T> WithDownloadProgress<T>(string what, Func<IProgress<ModelDownloadProgress>, Task<T>> work)
+    {
+        if (!rich)
+        {
+            Console.WriteLine(what + " ...");
+            return await work(new FileLines());
+        }
+        return await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(),
+                new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(what));
+                task.IsIndeterminate = true; // until the sizes are known; a cached model reports nothing
+                T result = await work(new Bar(task));
+                task.IsIndeterminate = false;
+                task.Value = task.MaxValue;
+                return result;
+            });
+    }
+
+    /// <summary>Spectre's tasks are thread-safe; reports arrive from the download threads.</summary>
+    private sealed class Bar(ProgressTask task) : IProgress<ModelDownloadProgress>
+    {
+        public void Report(ModelDownloadProgress value)
+        {
+            if (value.BytesTotal is not long total) return;
+            task.MaxValue = total;
+            task.IsIndeterminate = false;
+            task.Value = value.BytesDone;
+        }
+    }
+
+    private sealed class FileLines : IProgress<ModelDownloadProgress>
+    {
+        private readonly Lock _gate = new();
+        private int _filesDone;
+
+        public void Report(ModelDownloadProgress value)
+        {
+            lock (_gate)
+            {
+                if (value.FilesDone <= _filesDone) return;
+                _filesDone = value.FilesDone;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"downloaded {value.FilesDone}/{value.FilesTotal} files"));
+            }
+        }
     }
 
     public void Notice(string text)

@@ -15,11 +15,13 @@ public static class LocalKernel
     /// Builds the kernel: <c>AddLocalLlm</c> registers the local model as the <see cref="IChatClient"/>, and
     /// <c>UseKernelFunctionInvocation</c> lets Semantic Kernel run the functions the model calls.
     /// </summary>
-    public static Kernel Create(string modelPath, WeatherPlugin plugin)
+    /// <param name="model">A catalog id (downloaded on first use) or a model folder: <c>LocalLlmOptions.Model</c>.</param>
+    /// <param name="plugin">The weather plugin.</param>
+    public static Kernel Create(string model, WeatherPlugin plugin)
     {
         ArgumentNullException.ThrowIfNull(plugin);
         var builder = Kernel.CreateBuilder();
-        builder.Services.AddLocalLlm(o => o.ModelPath = modelPath).UseKernelFunctionInvocation();
+        builder.Services.AddLocalLlm(o => o.Model = model).UseKernelFunctionInvocation();
         builder.Plugins.AddFromObject(plugin, PluginName);
         return builder.Build();
     }

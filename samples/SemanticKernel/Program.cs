@@ -1,18 +1,18 @@
 // Semantic Kernel over LocalLlm: a plugin function invoked automatically (FunctionChoiceBehavior.Auto).
 //   dotnet run --project samples/SemanticKernel -c Release                      (built-in demo model)
-//   dotnet run --project samples/SemanticKernel -c Release -- --model <folder>  (a real model)
+//   dotnet run --project samples/SemanticKernel -c Release -- --model <id|folder>  (a real model: catalog id or folder)
 using LocalLlm.Samples;
 using LocalLlm.Samples.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 
-string? modelPath = args.Length == 2 && args[0] == "--model" ? args[1] : null;
-if (args.Length > 0 && modelPath is null)
+string? model = args.Length == 2 && args[0] == "--model" ? args[1] : null;
+if (args.Length > 0 && model is null)
 {
-    Console.Error.WriteLine("usage: LocalLlm.Samples.SemanticKernel [--model <folder>]");
+    Console.Error.WriteLine("usage: LocalLlm.Samples.SemanticKernel [--model <id|folder>]");
     return 2;
 }
 
-bool demo = modelPath is null;
+bool demo = model is null;
 if (demo)
 {
     Console.WriteLine(DemoModel.Notice);
@@ -20,7 +20,7 @@ if (demo)
 }
 
 var plugin = new WeatherPlugin();
-var kernel = LocalKernel.Create(modelPath ?? DemoModel.GetOrCreate(), plugin);
+var kernel = LocalKernel.Create(model ?? DemoModel.GetOrCreate(), plugin);
 var history = new ChatHistory();
 
 string question = "What is the weather like in Paris right now?";

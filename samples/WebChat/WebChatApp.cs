@@ -11,20 +11,22 @@ namespace LocalLlm.Samples.WebChat;
 public static class WebChatApp
 {
     /// <summary>
-    /// Builds the app: <c>AddLocalLlm</c> from the <c>LocalLlm</c> section (an empty ModelPath forges the demo model),
+    /// Builds the app: <c>AddLocalLlm</c> from the <c>LocalLlm</c> section (<c>--model &lt;id|folder&gt;</c> sets
+    /// <c>LocalLlm:Model</c>; with neither Model nor ModelPath the demo model is forged),
     /// the OpenAI-compatible endpoints with the <c>WebChat</c> section's limits, <c>/health/live</c>, <c>/health/ready</c>
     /// and the chat page. Listens on 127.0.0.1:5080 unless <c>--urls</c> says otherwise.
     /// </summary>
-    /// <param name="args">Command-line arguments, e.g. <c>--urls http://127.0.0.1:0 --LocalLlm:ModelPath /models/phi</c>.</param>
+    /// <param name="args">Command-line arguments, e.g. <c>--urls http://127.0.0.1:0 --model phi-3.5-mini</c>.</param>
     /// <param name="contentRoot">Where appsettings.json and wwwroot live; null = the current directory.</param>
     /// <returns>The app, not yet started.</returns>
     public static WebApplication Build(string[] args, string? contentRoot = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--model"] = "LocalLlm:Model" });
 
         builder.Services.AddLocalLlm(o =>
         {
-            if (string.IsNullOrWhiteSpace(o.ModelPath)) o.ModelPath = DemoModel.GetOrCreate();
+            if (string.IsNullOrWhiteSpace(o.Model) && string.IsNullOrWhiteSpace(o.ModelPath)) o.ModelPath = DemoModel.GetOrCreate();
         });
         builder.Services.AddOptions<OpenAIEndpointOptions>().BindConfiguration("WebChat");
         builder.Services.AddSingleton<ModelWarmup>();

@@ -24,8 +24,9 @@ public static class ModelCatalogServiceCollectionExtensions
         if (services.Any(d => d.ServiceType == typeof(IModelResolver)))
             return services;
 
+        // Bound only when an IConfiguration is registered: hosts without one (a Semantic Kernel builder) use the defaults.
         services.AddOptions<ModelDownloadOptions>()
-            .BindConfiguration(ModelDownloadOptions.ConfigurationSection)
+            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(ModelDownloadOptions.ConfigurationSection).Bind(o))
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddHttpClient(ModelDownloader.HttpClientName)

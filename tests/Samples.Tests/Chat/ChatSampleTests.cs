@@ -64,12 +64,12 @@ public sealed class ChatSampleTests
         return ByteTokenizer.Decode(CopyDesign.ExpectedReply(ByteTokenizer.Encode(prompt), 256, DemoModel.Options.Lag));
     }
 
-    internal static Task<ChildProcess.Run> RunChatAsync(string[] args, string stdin) =>
-        RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin);
+    internal static Task<ChildProcess.Run> RunChatAsync(string[] args, string stdin, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunDllAsync(SampleDll("Chat", "LocalLlm.Samples.Chat.dll"), args, stdin, environment);
 
     /// <summary>Runs a built sample as a child process with redirected stdin, stdout and stderr.</summary>
-    internal static Task<ChildProcess.Run> RunDllAsync(string dll, string[] args, string stdin) =>
-        ChildProcess.DotnetAsync([dll, .. args], TimeSpan.FromSeconds(60), stdin);
+    internal static Task<ChildProcess.Run> RunDllAsync(string dll, string[] args, string stdin, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.DotnetAsync([dll, .. args], TimeSpan.FromSeconds(60), stdin, environment: environment);
 
     /// <summary>A sample's built dll, in the same configuration as this test assembly (bin/&lt;config&gt;/&lt;tfm&gt;/).</summary>
     internal static string SampleDll(string sample, string dllName)

@@ -23,21 +23,7 @@ public sealed class AddLocalLlmModelTests : IAsyncLifetime, IDisposable
     public void Dispose() => _cache.Dispose();
 
     /// <summary>A catalog entry "tiny" pointing at the fake hub, and the download cache, as an app would configure them.</summary>
-    private Dictionary<string, string?> HubConfiguration()
-    {
-        var config = new Dictionary<string, string?>
-        {
-            ["LocalLlm:Download:Endpoint"] = _hub.Endpoint.ToString(),
-            ["LocalLlm:Download:CacheDirectory"] = _cache.Path,
-            [$"LocalLlm:Catalog:{Id}:Repository"] = FakeHub.Repository,
-            [$"LocalLlm:Catalog:{Id}:Variants:cpu-fp16:Folder"] = FakeHub.Folder,
-            [$"LocalLlm:Catalog:{Id}:Variants:cpu-fp16:Precision"] = "fp16",
-        };
-        string[] files = FakeHub.FileNames;
-        for (int i = 0; i < files.Length; i++)
-            config[$"LocalLlm:Catalog:{Id}:Variants:cpu-fp16:Files:{i}:Path"] = files[i];
-        return config;
-    }
+    private Dictionary<string, string?> HubConfiguration() => _hub.CatalogSettings(Id, _cache.Path);
 
     private static ServiceProvider Build(Dictionary<string, string?> config, Action<LocalLlmOptions>? configure = null)
     {
@@ -124,9 +110,12 @@ public sealed class AddLocalLlmModelTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task AddLocalLlm_ModelIsAFolder_LoadsItWithoutTheNetwork()
+    public async Task AddLocalLlm_ModelIsAFolderAndNoConfigurationRegistered_LoadsItWithoutTheNetwork()
     {
-        await using var sp = Build(HubConfiguration(), o => { o.Model = FakeHub.SourceFolder; o.ExecutionProvider = ExecutionProvider.Cpu; });
+        // No IConfiguration at all, as in a Semantic Kernel builder: the catalog services must not require one.
+        var services = new ServiceCollection().AddLogging();
+        services.AddLocalLlm(o => { o.Model = FakeHub.SourceFolder; o.ExecutionProvider = ExecutionProvider.Cpu; });
+        await using var sp = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var response = await sp.GetRequiredService<IChatClient>().GetResponseAsync("Hello", s_greedy);
 

@@ -69,6 +69,28 @@ internal sealed class FakeHub : IAsyncDisposable
         return hub;
     }
 
+    /// <summary>
+    /// Settings an app would use to name this hub's model by catalog id <paramref name="id"/> (variant <c>cpu-fp16</c>) and
+    /// download into <paramref name="cache"/>. Keys are joined with <paramref name="separator"/>: ":" for IConfiguration,
+    /// "__" for environment variables.
+    /// </summary>
+    public Dictionary<string, string?> CatalogSettings(string id, string cache, string separator = ":")
+    {
+        string variant = string.Join(separator, "LocalLlm", "Catalog", id, "Variants", "cpu-fp16");
+        var settings = new Dictionary<string, string?>
+        {
+            [string.Join(separator, "LocalLlm", "Download", "Endpoint")] = Endpoint.ToString(),
+            [string.Join(separator, "LocalLlm", "Download", "CacheDirectory")] = cache,
+            [string.Join(separator, "LocalLlm", "Catalog", id, "Repository")] = Repository,
+            [string.Join(separator, variant, "Folder")] = Folder,
+            [string.Join(separator, variant, "Precision")] = "fp16",
+        };
+        string[] files = FileNames;
+        for (int i = 0; i < files.Length; i++)
+            settings[string.Join(separator, variant, "Files", i.ToString(System.Globalization.CultureInfo.InvariantCulture), "Path")] = files[i];
+        return settings;
+    }
+
     public void AddFault(string file, Fault fault) => _faults.GetOrAdd(file, _ => new()).Enqueue(fault);
 
     public long BytesServed(string file) => _served.GetValueOrDefault(file);
