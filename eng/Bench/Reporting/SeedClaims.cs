@@ -1,11 +1,12 @@
 using System.Text;
 using LocalLlm.Bench.Running;
+using LocalLlm.Memory;
 using static LocalLlm.Bench.Running.BenchContext;
 
 namespace LocalLlm.Bench.Reporting;
 
 /// <summary>
-/// The seed guide's five claims, each answered from this run's numbers: confirmed, reversed, or depends.
+/// The seed guide's claims, each answered from this run's numbers: confirmed, reversed, or depends.
 /// A claim whose suite did not run says so instead of guessing.
 /// </summary>
 internal static class SeedClaims
@@ -79,6 +80,26 @@ internal static class SeedClaims
         {
             sb.AppendLine("| 5 | Beam search costs more than greedy; sampling costs about the same | not measured in this run | run the decoding suite |");
         }
+
+        // (6) Training needs far more memory than inference; LoRA brings a multi-billion-parameter fine-tune onto one GPU.
+        sb.AppendLine($"| 6 | Training needs several times the memory of inference (gradients, optimizer states, activations); LoRA fits a multi-billion-parameter fine-tune on one 24 GB GPU | {TrainingClaim()} |");
         return sb.ToString();
+    }
+
+    // Planned, not measured: no GPU and no training run here. A 7B Llama-2 shape, 512-token sequences, micro-batch 1.
+    private static string TrainingClaim()
+    {
+        var llama7B = new ModelShape
+        {
+            Layers = 32, HiddenSize = 4096, AttentionHeads = 32, KeyValueHeads = 32, HeadSize = 128,
+            VocabSize = 32000, IntermediateSize = 11008, ContextLength = 4096, Precision = NumberFormat.Fp16,
+        };
+        double GiB(long bytes) => bytes / (1024.0 * 1024 * 1024);
+        long inference = InferencePlanner.ModelWeightBytes(llama7B) + InferencePlanner.KvCacheBytes(llama7B, 512);
+        long full = TrainingPlanner.Estimate(llama7B, new TrainingSetup { GradientCheckpointing = true }).DeviceBytes;
+        long lora = TrainingPlanner.Estimate(llama7B, new TrainingSetup { LoraRank = 8, GradientCheckpointing = true }).DeviceBytes;
+        long qlora = TrainingPlanner.Estimate(llama7B, new TrainingSetup { LoraRank = 8, GradientCheckpointing = true, FrozenBasePrecision = NumberFormat.Int4 }).DeviceBytes;
+        string verdict = full > 4 * inference && lora < 24L * 1024 * 1024 * 1024 ? "**Confirmed** (planned, not measured)" : "**Depends** (planned, not measured)";
+        return $"{verdict} | memory planner, Llama-2-7B shape, 512-token sequences: inference fp16 {GiB(inference):0.0} GiB; full fine-tuning (Adam, fp16 mixed, checkpointing) {GiB(full):0.0} GiB ({full / (double)inference:0.0}×); LoRA r8 on q,v over an fp16 base {GiB(lora):0.0} GiB; over an int4 base {GiB(qlora):0.0} GiB. Formulas and sources: docs/memory-planner.md; `bench plan` prints any setup.";
     }
 }
