@@ -200,8 +200,11 @@ internal sealed class FakeHub : IAsyncDisposable
         }
         if (end < data.Length)
         {
+            // Drop the connection halfway by ending the response short of its Content-Length: Kestrel then closes the
+            // connection after sending what was written, so the client receives exactly `end` bytes and then an error.
+            // (ctx.Abort() would discard bytes still buffered in Kestrel's output pipe; under load the client then got far
+            // fewer bytes than were counted here, and a retry looked like a refetch.)
             await ctx.Response.Body.FlushAsync();
-            ctx.Abort(); // drop the connection halfway
         }
     }
 
