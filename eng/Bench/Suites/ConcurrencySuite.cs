@@ -32,6 +32,10 @@ internal sealed class ConcurrencySuite : ISuite
         using var localLlm = new LocalLlmEngine(bm, maxConcurrentRequests: streams.Max());
         IGenerationRunner localRunner = localLlm.Runner();
         engines.Add(($"LocalLlmChatClient (MaxConcurrentRequests {streams.Max()})", () => localRunner));
+        // The same client with Batching = Auto: concurrent requests share the native engine's static batches (≤ 4 rows each).
+        using var batched = new LocalLlmEngine(bm, maxConcurrentRequests: streams.Max(), BatchingMode.Auto);
+        IGenerationRunner batchedRunner = batched.Runner("LocalLlmChatClient batched");
+        engines.Add(($"LocalLlmChatClient batched (Batching Auto, MaxConcurrentRequests {streams.Max()})", () => batchedRunner));
 
         var table = new MarkdownTable("engine", "streams", "aggregate tok/s median", "vs 1 stream", "worst TTFT median ms", "worst TTFT p95 ms");
         var series = new List<(string, double[], double[])>();

@@ -10,12 +10,12 @@ internal sealed class LocalLlmEngine : IDisposable
 {
     private readonly LocalModel _model;
 
-    public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1)
+    public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
     {
         _model = LocalModel.Load(model.Folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
         // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
         // for. The turns suite measures reuse on purpose.
-        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false });
+        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching });
     }
 
     public LocalLlmChatClient Client { get; }

@@ -43,11 +43,11 @@ internal sealed class BatchingEngine : IDisposable
     /// <summary>True when the engine can honour every setting of the request exactly as the per-request generator does.</summary>
     /// <remarks>
     /// A static engine has no per-turn seed, stop strings or guidance, and batching has no place for beams, several
-    /// candidates or log-probabilities. No-repeat n-grams and min-length are left to the generator path too (not verified here).
+    /// candidates or log-probabilities. No-repeat n-grams are left to the generator path too (not verified here).
     /// </remarks>
     public static bool Accepts(GenerationSettings s, ModelInfo info) =>
         s.NumBeams == 1 && s.CandidateCount == 1 && s.Guidance is null && !s.LogProbabilities && s.Seed is null
-        && s.NoRepeatNgramSize is null or 0 && s.MinOutputTokens is null or 0 && (s.TopK ?? 0) <= info.VocabSize;
+        && s.NoRepeatNgramSize is null or 0 && (s.TopK ?? 0) <= info.VocabSize;
 
     /// <summary>Starts the owner thread and creates the native engine on it.</summary>
     /// <exception cref="OnnxRuntimeGenAIException">The native engine could not be created for this model.</exception>
@@ -270,6 +270,8 @@ internal sealed class BatchingEngine : IDisposable
         private static void Apply(TurnOptionsHandle o, GenerationSettings s)
         {
             Check(OgaTurnOptionsSetMaxGeneratedTokens(o, (ulong)s.MaxOutputTokens), "OgaTurnOptionsSetMaxGeneratedTokens");
+            // The generator's min_length is capped by its max_length; the engine rejects a minimum above the maximum.
+            if (s.MinOutputTokens is > 0 and { } min) Check(OgaTurnOptionsSetMinGeneratedTokens(o, (ulong)Math.Min(min, s.MaxOutputTokens)), "OgaTurnOptionsSetMinGeneratedTokens");
             Check(OgaTurnOptionsSetDoSample(o, s.DoSample), "OgaTurnOptionsSetDoSample");
             if (s.DoSample)
             {

@@ -75,6 +75,27 @@ public sealed class BatchingTests
     }
 
     [Fact]
+    public async Task GetResponseAsync_MinOutputTokensBatched_EqualsUnbatched()
+    {
+        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
+        using var model = LocalModel.Load(folder);
+        var prompts = Prompts(3);
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 48 }.WithMinOutputTokens(40); // past the reply's end-of-sequence
+        var expected = await Unbatched(model, prompts, options);
+
+        using var client = Batched(model, 3);
+        var answers = await Concurrently(client, prompts, options);
+
+        Assert.Equal(3, client.Batching!.Submitted);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.True(expected[i].Usage!.OutputTokenCount >= 40);
+            Assert.Equal(expected[i].Usage!.OutputTokenCount, answers[i].Usage!.OutputTokenCount);
+            Assert.Equal(expected[i].Text, answers[i].Text);
+        }
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_OneBatchedRequestCancelled_OthersStayExact()
     {
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Random, Attention = AttentionKind.GroupQueryAttention });

@@ -50,6 +50,22 @@ public sealed class ForgedModelTests
         }, model.Info.Precision);
     }
 
+    [Theory]
+    [InlineData(WeightPrecision.Fp32)]
+    [InlineData(WeightPrecision.Int4)]
+    public async Task GetResponseAsync_PromptLongerThanSeveralPrefillChunks_StillExact(WeightPrecision precision)
+    {
+        using var model = CopyModel(ByteTokenizer.Encode(Sentence).Length, precision, AttentionKind.GroupQueryAttention);
+        using var client = new LocalLlmChatClient(model);
+        string filler = string.Concat(Enumerable.Repeat("filler ", 90)); // 630 bytes: the GQA prompt is appended in three chunks
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, filler + "Say it back: " + Sentence)]);
+
+        Assert.True(response.Usage!.InputTokenCount > 2 * CachedGenerator.PrefillChunk);
+        Assert.Equal(Sentence, response.Text);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+    }
+
     [Fact]
     public async Task GetStreamingResponseAsync_StopStringAcrossTokens_NeverLeaksAnyPrefix()
     {
