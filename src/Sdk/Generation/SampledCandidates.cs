@@ -43,18 +43,7 @@ internal sealed class SampledCandidates(LocalModel model, string promptText, int
             throw new InvalidOperationException("The prompt did not re-encode to the same tokens for the candidate batch; this is a bug, please report it.");
         using var p = new GeneratorParams(model.NativeModel);
         p.SetSearchOption("batch_size", n);
-        p.SetSearchOption("max_length", maxLength);
-        p.SetSearchOption("do_sample", settings.DoSample);
-        if (settings.DoSample)
-        {
-            p.SetSearchOption("temperature", settings.Temperature ?? 1.0);
-            if (settings.TopP is { } topP) p.SetSearchOption("top_p", topP);
-            if (settings.TopK is { } topK) p.SetSearchOption("top_k", topK);
-        }
-        if (settings.Seed is { } seed) p.SetSearchOption("random_seed", seed);
-        if (settings.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
-        if (settings.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
-        if (settings.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, prompt.Length + min));
+        GenerationLoop.Apply(p, settings, maxLength, prompt.Length); // no guidance here: Applies() excludes it
         using var generator = new Generator(model.NativeModel, p);
 
         var streams = new TokenizerStream[n];
