@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LocalLlm.Bench.Running;
 using LocalLlm.Memory;
 using LocalLlm.ModelForge;
 using Xunit.Abstractions;
@@ -40,11 +41,7 @@ public sealed class PlannerAccuracyTests(ITestOutputHelper output)
         long peak = result.RootElement.GetProperty("PeakRss").GetInt64();
         int promptTokens = result.RootElement.GetProperty("PromptTokens").GetInt32();
 
-        PlanShape plan = new()
-        {
-            Layers = layers, HiddenSize = hidden, AttentionHeads = heads, KeyValueHeads = kvHeads, HeadSize = headSize,
-            IntermediateSize = intermediate, VocabSize = vocab, Precision = precision == WeightPrecision.Int4 ? NumberFormat.Int4 : NumberFormat.Fp32,
-        };
+        PlanShape plan = BenchModels.ToPlannerShape(shape, precision, shape.ContextLength);
         MemoryBreakdown estimate = InferencePlanner.Estimate(plan, new InferenceWorkload(promptTokens, promptTokens + generated));
         double error = (double)(estimate.DeviceBytes - peak) / peak;
         output.WriteLine($"{name}: planned {estimate.DeviceBytes / 1048576.0:0.0} MiB, measured peak RSS {peak / 1048576.0:0.0} MiB, error {error:+0.0%;-0.0%}");
