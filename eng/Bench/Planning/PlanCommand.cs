@@ -30,6 +30,7 @@ internal static class PlanCommand
         var intermediate = new Option<int?>("--intermediate") { Description = "Override: MLP intermediate size." };
         var prompt = new Option<int>("--prompt") { Description = "Inference: prompt tokens prefilled at once.", DefaultValueFactory = _ => 128 };
         var maxLength = new Option<int>("--max-length") { Description = "Inference: prompt + generated tokens.", DefaultValueFactory = _ => 2048 };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Inference: prompt tokens per prefill step (0: whole prompt; LocalLlm's client uses 256 on GQA models).", DefaultValueFactory = _ => 0 };
         var concurrency = new Option<int>("--concurrency") { Description = "Inference: concurrent sequences.", DefaultValueFactory = _ => 1 };
         var budget = new Option<double?>("--budget-gib") { Description = "Inference: memory budget in GiB; prints the max length and concurrency that fit." };
         var train = new Option<bool>("--train") { Description = "Plan training instead of inference." };
@@ -46,7 +47,7 @@ internal static class PlanCommand
 
         var command = new Command("plan", "Memory planner: weights, KV cache, activations (inference) or parameters, gradients, optimizer states, activations (training).")
         {
-            preset, precision, layers, hidden, heads, kvHeads, headSize, vocab, intermediate, prompt, maxLength, concurrency, budget,
+            preset, precision, layers, hidden, heads, kvHeads, headSize, vocab, intermediate, prompt, maxLength, prefillChunk, concurrency, budget,
             train, trainPrecision, optimizer, loraRank, loraTargets, frozenBase, seq, batch, checkpointing, shards, offload,
         };
         command.SetAction(parse =>
@@ -83,7 +84,7 @@ internal static class PlanCommand
                     output.WriteLine(TrainingPlanner.Estimate(shape, setup).ToMarkdownTable());
                     return 0;
                 }
-                var workload = new InferenceWorkload(parse.GetValue(prompt), parse.GetValue(maxLength), parse.GetValue(concurrency));
+                var workload = new InferenceWorkload(parse.GetValue(prompt), parse.GetValue(maxLength), parse.GetValue(concurrency)) { PrefillChunk = parse.GetValue(prefillChunk) };
                 output.WriteLine(InferencePlanner.Estimate(shape, workload).ToMarkdownTable());
                 if (parse.GetValue(budget) is double gib)
                 {

@@ -23,7 +23,7 @@ internal sealed class ContextSuite : ISuite
         int[] lengths = context.Quick ? [16, 64, 256] : [128, 512, 1024, 2048, 4096];
         int newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
         var table = new MarkdownTable("prompt tokens", "TTFT median ms", "TTFT p95 ms", "prefill tok/s", "per-token median ms", "per-token p95 ms",
-            "RSS growth MiB, one-call prefill (raw)", "RSS growth MiB, LocalLlm (chunked)", "LocalLlm ÷ raw", "planned KV MiB", "planned KV + one-call activations MiB");
+            "RSS growth MiB, one-call prefill (raw)", "RSS growth MiB, LocalLlm (chunked)", "LocalLlm ÷ raw", "planned KV MiB", "planned KV + one-call activations MiB", "planned KV + chunked activations MiB");
         var xs = new List<double>();
         var ttft = new List<double>();
         var perToken = new List<double>();
@@ -32,6 +32,7 @@ internal sealed class ContextSuite : ISuite
         int templateTokens = 0;
         var plannedKv = new List<double>();
         var plannedAll = new List<double>();
+        var plannedChunked = new List<double>();
         foreach (int length in lengths)
         {
             context.Log($"context: {length} tokens");
@@ -43,13 +44,15 @@ internal sealed class ContextSuite : ISuite
             ChildResult local = await ChildRun.RunAsync(new ChildRequest(bm.Folder, length, newTokens, 1, 0, LocalLlm: true), cancellationToken);
             double localGrowth = (local.PeakRss - local.LoadedRss) / (1024.0 * 1024);
             templateTokens = local.PromptTokens - r.PromptTokens;
-            double kv = double.NaN, all = double.NaN;
+            double kv = double.NaN, all = double.NaN, chunked = double.NaN;
             if (bm.Shape is not null)
             {
                 kv = InferencePlanner.KvCacheBytes(bm.Shape, r.PromptTokens + newTokens) / (1024.0 * 1024);
                 all = kv + (InferencePlanner.PrefillActivationBytes(bm.Shape, r.PromptTokens) / (1024.0 * 1024));
+                chunked = (InferencePlanner.KvCacheBytes(bm.Shape, local.PromptTokens + newTokens)
+                    + InferencePlanner.PrefillActivationBytes(bm.Shape, local.PromptTokens, chunkTokens: InferenceWorkload.LocalLlmPrefillChunk)) / (1024.0 * 1024);
             }
-            table.Row(r.PromptTokens.ToString(), F(t.Median), F(t.P95), F(r.PromptTokens / t.Median * 1000), F(pt.Median, "0.00"), F(pt.P95, "0.00"), F(growth), F(localGrowth), F(localGrowth / growth, "0.00") + "×", F(kv), F(all));
+            table.Row(r.PromptTokens.ToString(), F(t.Median), F(t.P95), F(r.PromptTokens / t.Median * 1000), F(pt.Median, "0.00"), F(pt.P95, "0.00"), F(growth), F(localGrowth), F(localGrowth / growth, "0.00") + "×", F(kv), F(all), F(chunked));
             xs.Add(r.PromptTokens);
             ttft.Add(t.Median);
             perToken.Add(pt.Median);
@@ -57,6 +60,7 @@ internal sealed class ContextSuite : ISuite
             measuredLocal.Add(localGrowth);
             plannedKv.Add(kv);
             plannedAll.Add(all);
+            plannedChunked.Add(chunked);
             context.Findings[$"context.ttft.{length}"] = t.Median;
             context.Findings[$"context.perToken.{length}"] = pt.Median;
             context.Findings[$"context.growth.{length}"] = growth;
@@ -81,7 +85,8 @@ internal sealed class ContextSuite : ISuite
         if (bm.Shape is not null)
         {
             series.Add(("planned KV cache", x, [.. plannedKv]));
-            series.Add(("planned KV + prefill activations", x, [.. plannedAll]));
+            series.Add(("planned KV + one-call prefill activations", x, [.. plannedAll]));
+            series.Add(("planned KV + chunked prefill activations", x, [.. plannedChunked]));
         }
         string p2 = Plots.Lines(context.PlotPath("context-memory"), $"Memory vs prompt length ({bm.Name})", "prompt tokens", "MiB", series);
         var md = new StringBuilder();

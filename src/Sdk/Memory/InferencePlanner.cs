@@ -8,12 +8,22 @@ namespace LocalLlm.Memory;
 /// <param name="Concurrency">Sequences alive at the same time, each with its own KV cache.</param>
 public sealed record InferenceWorkload(int PromptTokens, int MaxLength, int Concurrency = 1)
 {
+    /// <summary>Tokens per prefill step of <see cref="LocalLlmChatClient"/> on models with a shared GQA KV buffer.</summary>
+    public const int LocalLlmPrefillChunk = 256;
+
+    /// <summary>Gets the prompt tokens appended per prefill step; 0 appends the whole prompt in one step.</summary>
+    /// <value>
+    /// Default 0, the worst case. <see cref="LocalLlmChatClient"/> appends <see cref="LocalLlmPrefillChunk"/> tokens at a
+    /// time on models with a shared GQA buffer (ONNX Runtime GenAI's model builder exports), which bounds the logits buffer.
+    /// </value>
+    public int PrefillChunk { get; init; }
+
     /// <summary>Checks the numbers.</summary>
     /// <exception cref="ArgumentException">A value is not positive or the prompt is longer than the sequence.</exception>
     public void Validate()
     {
-        if (PromptTokens <= 0 || MaxLength <= 0 || Concurrency <= 0)
-            throw new ArgumentException($"InferenceWorkload values must be positive (prompt {PromptTokens}, max length {MaxLength}, concurrency {Concurrency}).");
+        if (PromptTokens <= 0 || MaxLength <= 0 || Concurrency <= 0 || PrefillChunk < 0)
+            throw new ArgumentException($"InferenceWorkload values must be positive (prompt {PromptTokens}, max length {MaxLength}, concurrency {Concurrency}, prefill chunk {PrefillChunk}; 0 = whole prompt).");
         if (PromptTokens > MaxLength)
             throw new ArgumentException($"InferenceWorkload.PromptTokens ({PromptTokens}) exceeds MaxLength ({MaxLength}); raise MaxLength.");
     }
@@ -162,22 +172,24 @@ public static class InferencePlanner
 
     /// <summary>
     /// Transient bytes while prefilling <paramref name="promptTokens"/> tokens for <paramref name="batch"/>
-    /// sequences at once: logits for every prompt position, twice (the exported graphs return them all, computed from
-    /// an lm_head buffer of the same size), the attention
-    /// score matrix (heads × prompt × prompt, no flash attention on the CPU), and the MLP and hidden-state buffers.
+    /// sequences: logits for every position appended in one step, twice (the exported graphs return them all, computed
+    /// from an lm_head buffer of the same size), the attention score matrix (heads × step × prompt, no flash attention on
+    /// the CPU), and the MLP and hidden-state buffers of one step.
     /// </summary>
     /// <param name="model">The model.</param>
-    /// <param name="promptTokens">Tokens prefilled in one step.</param>
+    /// <param name="promptTokens">Prompt tokens.</param>
     /// <param name="batch">Sequences prefilled together.</param>
+    /// <param name="chunkTokens">Tokens appended per step (the last step attends to the whole prompt); 0 = the whole prompt at once.</param>
     /// <returns>Bytes.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
-    public static long PrefillActivationBytes(ModelShape model, int promptTokens, int batch = 1)
+    public static long PrefillActivationBytes(ModelShape model, int promptTokens, int batch = 1, int chunkTokens = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         double a = model.Precision.ComputeFormat().BytesPerElement();
-        double tokens = (double)promptTokens * batch;
+        int step = chunkTokens > 0 ? Math.Min(chunkTokens, promptTokens) : promptTokens;
+        double tokens = (double)step * batch;
         double logits = 2 * tokens * model.VocabSize * a; // the graph output and the lm_head result it is computed from
-        double scores = (double)batch * model.AttentionHeads * promptTokens * promptTokens * 4; // softmax runs in fp32
+        double scores = (double)batch * model.AttentionHeads * step * promptTokens * 4; // softmax runs in fp32
         double mlp = tokens * model.IntermediateSize * a * (model.GatedMlp ? 2 : 1);
         double hidden = tokens * model.HiddenSize * a * 4; // residual, normed input, attention output, projection
         return (long)(logits + scores + mlp + hidden);
@@ -204,7 +216,8 @@ public static class InferencePlanner
         long residentWeights = (long)(weights * overhead.WeightFactor);
         long residentEmbedding = (long)(embedding * overhead.EmbeddingResidentFraction);
         long kv = KvCacheBytes(model, workload.MaxLength, workload.Concurrency);
-        long act = PrefillActivationBytes(model, workload.PromptTokens, workload.Concurrency);
+        long act = PrefillActivationBytes(model, workload.PromptTokens, workload.Concurrency, workload.PrefillChunk);
+        int step = workload.PrefillChunk > 0 ? Math.Min(workload.PrefillChunk, workload.PromptTokens) : workload.PromptTokens;
         if (overhead.Fp32LmHeadCopy)
             act += (long)model.VocabSize * model.HiddenSize * 4;
 
@@ -228,7 +241,7 @@ public static class InferencePlanner
                 new(Weights, residentWeights, weightHow),
                 new(Embedding, residentEmbedding, string.Create(inv, $"{model.VocabSize} × {model.HiddenSize} {model.EffectiveEmbeddingPrecision} = {embedding / 1048576.0:0.0} MiB × {overhead.EmbeddingResidentFraction:0.##} resident (memory-mapped: only rows of used tokens are read)")),
                 new(KvCache, kv, string.Create(inv, $"2 × {model.Layers} layers × {model.KeyValueHeads} KV heads × {model.HeadSize} × {model.EffectiveKvCachePrecision.BytesPerElement()} B × {workload.MaxLength} tokens × {workload.Concurrency}")),
-                new(Activations, act, string.Create(inv, $"logits {workload.PromptTokens}×{model.VocabSize} ×2{(overhead.Fp32LmHeadCopy ? " + fp32 lm_head copy" : "")}, scores {model.AttentionHeads}×{workload.PromptTokens}², MLP and hidden buffers, × {workload.Concurrency}")),
+                new(Activations, act, string.Create(inv, $"logits {step}×{model.VocabSize} ×2{(overhead.Fp32LmHeadCopy ? " + fp32 lm_head copy" : "")}, scores {model.AttentionHeads}×{step}×{workload.PromptTokens}, MLP and hidden buffers, × {workload.Concurrency}")),
                 new(Runtime, overhead.FixedBytes, "process, .NET and ONNX Runtime (measured)"),
                 new(LoadTransient, loadExcess, string.Create(inv, $"lm_head file pages {lmHead / 1048576.0:0.0} MiB resident while the session loads, above KV + activations (not allocated yet then)")),
             ]);

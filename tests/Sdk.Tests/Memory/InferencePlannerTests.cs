@@ -105,6 +105,34 @@ public sealed class InferencePlannerTests
     }
 
     [Fact]
+    public void PrefillActivationBytes_Chunked_SizesOneStepAttendingToTheWholePrompt()
+    {
+        var shape = new ModelShape
+        {
+            Layers = 1, HiddenSize = 8, AttentionHeads = 2, KeyValueHeads = 2, HeadSize = 4,
+            VocabSize = 10, IntermediateSize = 16,
+        };
+        // 6 tokens in chunks of 2, fp32: logits 2×2×10×4 = 160, scores 2×2×6×4 = 96, MLP 2×16×4×2 = 256, hidden 2×8×4×4 = 256.
+        Assert.Equal(768L, InferencePlanner.PrefillActivationBytes(shape, 6, chunkTokens: 2));
+        // A chunk at least as long as the prompt is one step.
+        Assert.Equal(InferencePlanner.PrefillActivationBytes(shape, 3), InferencePlanner.PrefillActivationBytes(shape, 3, chunkTokens: 256));
+    }
+
+    [Fact]
+    public void Estimate_LocalLlmPrefillChunk_BoundsTheLogitsOfALongPrompt()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Int4);
+        MemoryBreakdown oneCall = InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2064));
+        MemoryBreakdown chunked = InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2064) { PrefillChunk = InferenceWorkload.LocalLlmPrefillChunk });
+
+        // One call: logits for 2,048 positions (2 × 2048 × 151,936 × 4 B = 2.3 GiB); chunks: for 256 (297 MiB).
+        Assert.True(oneCall[InferencePlanner.Activations] > 2L * 2048 * 151936 * 4);
+        Assert.InRange(chunked[InferencePlanner.Activations], 2L * 256 * 151936 * 4, 2L * 256 * 151936 * 4 * 6 / 5);
+        Assert.Equal(oneCall[InferencePlanner.KvCache], chunked[InferencePlanner.KvCache]);
+        Assert.Throws<ArgumentException>(() => InferencePlanner.Estimate(qwen, new InferenceWorkload(16, 32) { PrefillChunk = -1 }));
+    }
+
+    [Fact]
     public void Estimate_KvCacheDominatesWeightsAtLongContextOnlyForLargeBatches()
     {
         ModelShape llama = KnownShapes.Llama32_1B(NumberFormat.Int4);
