@@ -27,7 +27,7 @@ public sealed class DesignTests
         using var model = new Model(folder);
         int[] prompt = ByteTokenizer.Encode("The quick brown fox jumps over the lazy dog. Héllo €!");
 
-        int[] generated = RawApi.Greedy(model, prompt, 24);
+        int[] generated = RawLoop.Greedy(model, prompt, 24);
 
         Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 24, Lag), generated);
         Assert.Equal(ByteTokenizer.Encode("dog. Héllo €!")[^Lag..], generated[..Lag]);
@@ -44,7 +44,7 @@ public sealed class DesignTests
         using var model = new Model(folder);
         int[] prompt = ByteTokenizer.Encode("ping-pong");
 
-        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 2), RawApi.Greedy(model, prompt, 10));
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 2), RawLoop.Greedy(model, prompt, 10));
     }
 
     [Theory]
@@ -56,7 +56,7 @@ public sealed class DesignTests
         using var model = new Model(folder);
         int[] prompt = ByteTokenizer.Encode("Count from A: A");
 
-        int[] generated = RawApi.Greedy(model, prompt, 20);
+        int[] generated = RawLoop.Greedy(model, prompt, 20);
 
         Assert.Equal(SuccessorDesign.ExpectedContinuation(prompt, 20), generated);
         Assert.Equal("BCDEFGHIJKLMNOPQRSTU", ByteTokenizer.Decode(generated));
@@ -94,8 +94,8 @@ public sealed class DesignTests
         using var model = new Model(folder);
         int[] prompt = ByteTokenizer.Encode("benchmark prompt");
 
-        int[] first = RawApi.Greedy(model, prompt, 12);
-        int[] second = RawApi.Greedy(model, prompt, 12);
+        int[] first = RawLoop.Greedy(model, prompt, 12);
+        int[] second = RawLoop.Greedy(model, prompt, 12);
 
         Assert.NotEmpty(first);
         Assert.Equal(first, second);

@@ -1,3 +1,4 @@
+using LocalLlm.TestSupport;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Chat;

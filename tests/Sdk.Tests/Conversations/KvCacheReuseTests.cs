@@ -1,5 +1,5 @@
 using LocalLlm.ModelForge;
-using LocalLlm.Tests.Chat;
+using LocalLlm.TestSupport;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Conversations;
