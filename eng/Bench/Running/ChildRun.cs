@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using LocalLlm.Bench.Generation;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.Bench.Running;
 
