@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>The beam-trap design: greedy says "ac", beam search finds the more probable "bx", and the logits are the designed ones.</summary>

@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>Every design, precision and attention variant runs through the raw ONNX Runtime GenAI API and does what it was designed to do.</summary>

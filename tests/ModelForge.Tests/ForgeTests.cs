@@ -1,6 +1,4 @@
 using LocalLlm.ModelForge.Cli;
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.ModelForge.Tests;
 

@@ -1,5 +1,3 @@
-using LocalLlm.TestSupport;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>Forges model folders for the forge tests (the raw greedy loop is TestSupport's RawLoop).</summary>

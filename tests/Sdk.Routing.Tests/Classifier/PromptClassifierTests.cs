@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using LocalLlm.Routing.Classifier;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.TestSupport;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.Classifier;
 

@@ -1,6 +1,4 @@
 using LocalLlm.ModelForge;
-using LocalLlm.TestSupport;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Conversations;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LocalLlm.ModelForge;
-using LocalLlm.TestSupport;
 
 namespace LocalLlm.Tests.Runtime;
 
