@@ -29,6 +29,8 @@ internal static class SeedClaims
             {
                 double crossover = weights * 1024 / kvPerToken;
                 evidence += $"; planned KV cache {F(kvA, "0.0")} → {F(kvB, "0.0")} MiB, exactly linear ({F(kvPerToken, "0.0")} KiB/token). At {b} tokens the KV cache is {F(kvB / weights * 100, "0")} % of the {F(weights, "0")} MiB of weights; it passes the weights only at ≈{F(crossover, "0")} tokens for one sequence (GQA: few KV heads). The measured growth at long prompts is mostly transient prefill buffers (logits for every position, attention scores), not KV.";
+                if (f.TryGetValue($"context.localGrowth.{b}", out double local))
+                    evidence += $" LocalLlm appends the prompt in 256-token chunks: its growth at {b} tokens is {F(local)} MiB.";
                 verdict = kvB > weights ? "**Confirmed**" : "**Depends**: linear, yes; dominant only for long contexts × many sequences on GQA models";
             }
             sb.AppendLine($"| 1 | KV-cache memory grows linearly with sequence length and dominates at long context | {verdict} | {evidence} |");

@@ -1,10 +1,16 @@
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using LocalLlm.Bench.Suites;
 
 namespace LocalLlm.Bench.Running;
 
 /// <summary>What a measuring child process is asked to do: load one model folder, generate, report memory and times.</summary>
-internal sealed record ChildRequest(string Model, int PromptTokens, int NewTokens, int Reps, int Warmups);
+/// <param name="LocalLlm">
+/// Generate through <see cref="LocalLlmChatClient"/> (chat template, prefill in 256-token chunks) instead of a raw ORT
+/// GenAI loop that appends the whole prompt in one call.
+/// </param>
+internal sealed record ChildRequest(string Model, int PromptTokens, int NewTokens, int Reps, int Warmups, bool LocalLlm = false);
 
 /// <summary>What the child measured. RSS values in bytes, from /proc/self/status.</summary>
 internal sealed record ChildResult(long BaselineRss, long LoadedRss, long PeakRss, long FinalRss, double LoadMs, int PromptTokens, List<GenerationSample> Samples);
@@ -16,6 +22,9 @@ internal sealed record ChildResult(long BaselineRss, long LoadedRss, long PeakRs
 internal static class ChildRun
 {
     private const string ResultPrefix = "BENCH-CHILD-RESULT ";
+
+    // A run whose text arrives in one update has a zero decode time, so its rates are infinite: let them through as "Infinity".
+    private static readonly JsonSerializerOptions s_json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Starts the bench again with <c>child --request json</c> and parses its result line.</summary>
     public static async Task<ChildResult> RunAsync(ChildRequest request, CancellationToken cancellationToken)
@@ -45,7 +54,7 @@ internal static class ChildRun
         string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
         if (process.ExitCode != 0 || line is null)
             throw new InvalidOperationException($"Measuring child failed (exit {process.ExitCode}) for {request.Model}: {(await stderr).Trim()}");
-        return JsonSerializer.Deserialize<ChildResult>(line[ResultPrefix.Length..])!;
+        return JsonSerializer.Deserialize<ChildResult>(line[ResultPrefix.Length..], s_json)!;
     }
 
     /// <summary>The child side: runs in a fresh process and prints one result line.</summary>
@@ -53,23 +62,50 @@ internal static class ChildRun
     {
         long baseline = ProcessMemory.CurrentRssBytes();
         long start = Stopwatch.GetTimestamp();
-        using var model = new Model(request.Model);
-        using var tokenizer = new Tokenizer(model);
-        double loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        long loaded = ProcessMemory.CurrentRssBytes();
-
-        string prompt = PromptBuilder.ForTokens(tokenizer, request.PromptTokens);
-        var runner = new RawLoopRunner(model, tokenizer, SearchSettings.Greedy);
-        var samples = new List<GenerationSample>();
-        for (int i = 0; i < request.Warmups + request.Reps; i++)
+        Model? model = null;
+        Tokenizer? tokenizer = null;
+        LocalLlmEngine? engine = null;
+        try
         {
-            GenerationSample s = runner.Run(prompt, request.NewTokens, CancellationToken.None);
-            if (i >= request.Warmups)
-                samples.Add(s);
+            IGenerationRunner runner;
+            if (request.LocalLlm)
+            {
+                engine = new LocalLlmEngine(request.Model);
+                tokenizer = engine.Tokenizer;
+                runner = engine.Runner();
+            }
+            else
+            {
+                model = new Model(request.Model);
+                tokenizer = new Tokenizer(model);
+                runner = new RawLoopRunner(model, tokenizer, SearchSettings.Greedy);
+            }
+            double loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            long loaded = ProcessMemory.CurrentRssBytes();
+
+            string prompt = PromptBuilder.ForTokens(tokenizer, request.PromptTokens);
+            var samples = new List<GenerationSample>();
+            for (int i = 0; i < request.Warmups + request.Reps; i++)
+            {
+                // Both runners finish synchronously on this thread's continuations; the child has nothing else to do.
+                GenerationSample s = runner.RunAsync(prompt, request.NewTokens, CancellationToken.None).GetAwaiter().GetResult();
+                if (i >= request.Warmups)
+                    samples.Add(s);
+            }
+            // The sample's prompt count is what was prefilled (with the chat template for LocalLlm).
+            int promptTokens = samples.Count > 0 ? samples[0].PromptTokens : PromptBuilder.Count(tokenizer, prompt);
+            var result = new ChildResult(baseline, loaded, ProcessMemory.PeakRssBytes(), ProcessMemory.CurrentRssBytes(), loadMs, promptTokens, samples);
+            output.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, s_json));
+            return 0;
         }
-        var result = new ChildResult(baseline, loaded, ProcessMemory.PeakRssBytes(), ProcessMemory.CurrentRssBytes(), loadMs,
-            PromptBuilder.Count(tokenizer, prompt), samples);
-        output.WriteLine(ResultPrefix + JsonSerializer.Serialize(result));
-        return 0;
+        finally
+        {
+            engine?.Dispose();
+            if (model is not null)
+            {
+                tokenizer?.Dispose();
+                model.Dispose();
+            }
+        }
     }
 }

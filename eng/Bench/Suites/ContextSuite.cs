@@ -2,7 +2,11 @@ using LocalLlm.Memory;
 
 namespace LocalLlm.Bench.Suites;
 
-/// <summary>Prompt length 128 → 4096: TTFT, per-token latency, and memory measured (child process) vs planned.</summary>
+/// <summary>
+/// Prompt length 128 → 4096: TTFT, per-token latency, and memory measured (child process) vs planned. Memory is
+/// measured twice per length: the raw ORT GenAI loop appends the whole prompt in one call (ORT keeps logits for every
+/// position), LocalLlm's chat client appends it in 256-token chunks (what an app gets).
+/// </summary>
 internal sealed class ContextSuite : ISuite
 {
     public string Name => "context";
@@ -15,11 +19,13 @@ internal sealed class ContextSuite : ISuite
         int[] lengths = context.Quick ? [16, 64, 256] : [128, 512, 1024, 2048, 4096];
         int newTokens = context.Quick ? 8 : 16, reps = context.Reps(2);
         var table = new MarkdownTable("prompt tokens", "TTFT median ms", "TTFT p95 ms", "prefill tok/s", "per-token median ms", "per-token p95 ms",
-            "RSS growth MiB (peak − loaded)", "planned KV MiB", "planned KV + activations MiB");
+            "RSS growth MiB, one-call prefill (raw)", "RSS growth MiB, LocalLlm (chunked)", "LocalLlm ÷ raw", "planned KV MiB", "planned KV + one-call activations MiB");
         var xs = new List<double>();
         var ttft = new List<double>();
         var perToken = new List<double>();
         var measured = new List<double>();
+        var measuredLocal = new List<double>();
+        int templateTokens = 0;
         var plannedKv = new List<double>();
         var plannedAll = new List<double>();
         foreach (int length in lengths)
@@ -28,22 +34,29 @@ internal sealed class ContextSuite : ISuite
             ChildResult r = await ChildRun.RunAsync(new ChildRequest(bm.Folder, length, newTokens, reps, 1), cancellationToken);
             Summary t = Summary.Of(r.Samples.Select(s => s.TtftMs)), pt = Summary.Of(r.Samples.Select(s => s.PerTokenMs));
             double growth = (r.PeakRss - r.LoadedRss) / (1024.0 * 1024);
+            // Memory only (one run, no warm-up: the peak is what counts): LocalLlm through its chat client, whose prompt is
+            // the same text inside the chat template.
+            ChildResult local = await ChildRun.RunAsync(new ChildRequest(bm.Folder, length, newTokens, 1, 0, LocalLlm: true), cancellationToken);
+            double localGrowth = (local.PeakRss - local.LoadedRss) / (1024.0 * 1024);
+            templateTokens = local.PromptTokens - r.PromptTokens;
             double kv = double.NaN, all = double.NaN;
             if (bm.Shape is not null)
             {
                 kv = InferencePlanner.KvCacheBytes(bm.Shape, r.PromptTokens + newTokens) / (1024.0 * 1024);
                 all = kv + (InferencePlanner.PrefillActivationBytes(bm.Shape, r.PromptTokens) / (1024.0 * 1024));
             }
-            table.Row(r.PromptTokens.ToString(), F(t.Median), F(t.P95), F(r.PromptTokens / t.Median * 1000), F(pt.Median, "0.00"), F(pt.P95, "0.00"), F(growth), F(kv), F(all));
+            table.Row(r.PromptTokens.ToString(), F(t.Median), F(t.P95), F(r.PromptTokens / t.Median * 1000), F(pt.Median, "0.00"), F(pt.P95, "0.00"), F(growth), F(localGrowth), F(localGrowth / growth, "0.00") + "×", F(kv), F(all));
             xs.Add(r.PromptTokens);
             ttft.Add(t.Median);
             perToken.Add(pt.Median);
             measured.Add(growth);
+            measuredLocal.Add(localGrowth);
             plannedKv.Add(kv);
             plannedAll.Add(all);
             context.Findings[$"context.ttft.{length}"] = t.Median;
             context.Findings[$"context.perToken.{length}"] = pt.Median;
             context.Findings[$"context.growth.{length}"] = growth;
+            context.Findings[$"context.localGrowth.{length}"] = localGrowth;
             context.Findings[$"context.kv.{length}"] = kv;
         }
         context.Findings["context.first"] = lengths[0];
@@ -56,7 +69,11 @@ internal sealed class ContextSuite : ISuite
         double[] x = [.. xs];
         string p1 = Plots.Lines(context.PlotPath("context-latency"), $"Latency vs prompt length ({bm.Name})", "prompt tokens", "ms",
             [("TTFT (ms)", x, [.. ttft]), ("per-token decode × 100 (ms)", x, perToken.Select(v => v * 100).ToArray())]);
-        var series = new List<(string, double[], double[])> { ("measured RSS growth (peak − loaded)", x, [.. measured]) };
+        var series = new List<(string, double[], double[])>
+        {
+            ("RSS growth, one-call prefill (raw loop)", x, [.. measured]),
+            ("RSS growth, LocalLlm (256-token chunks)", x, [.. measuredLocal]),
+        };
         if (bm.Shape is not null)
         {
             series.Add(("planned KV cache", x, [.. plannedKv]));
@@ -64,7 +81,7 @@ internal sealed class ContextSuite : ISuite
         }
         string p2 = Plots.Lines(context.PlotPath("context-memory"), $"Memory vs prompt length ({bm.Name})", "prompt tokens", "MiB", series);
         var md = new StringBuilder();
-        md.AppendLine($"Model: {bm.Name}. One child process per length: warm-up 1, then {reps} greedy runs of {newTokens} new tokens. RSS growth = peak RSS (VmHWM) − RSS after loading; it holds the KV cache and the transient prefill buffers (logits for every prompt position, attention scores).");
+        md.AppendLine($"Model: {bm.Name}. One child process per length and engine. Raw ORT GenAI loop (timings): warm-up 1, then {reps} greedy runs of {newTokens} new tokens, the whole prompt appended in one call. LocalLlm (memory only): one run through `LocalLlmChatClient`, which appends the prompt in 256-token chunks; its prompt is the same text in the chat template ({templateTokens} more tokens). RSS growth = peak RSS (VmHWM) − RSS after loading; it holds the KV cache and the transient prefill buffers (logits for every appended position, attention scores).");
         md.AppendLine();
         md.AppendLine(table.ToString());
         md.AppendLine($"![latency]({Path.GetFileName(p1)}) ![memory]({Path.GetFileName(p2)})");

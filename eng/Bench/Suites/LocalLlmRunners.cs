@@ -6,8 +6,13 @@ internal sealed class LocalLlmEngine : IDisposable
     private readonly LocalModel _model;
 
     public LocalLlmEngine(BenchModel model, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
+        : this(model.Folder, maxConcurrentRequests, batching)
     {
-        _model = LocalModel.Load(model.Folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
+    }
+
+    public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
+    {
+        _model = LocalModel.Load(folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
         // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
         // for. The turns suite measures reuse on purpose.
         Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching });
@@ -16,6 +21,9 @@ internal sealed class LocalLlmEngine : IDisposable
     public LocalLlmChatClient Client { get; }
 
     public ModelInfo Info => _model.Info;
+
+    /// <summary>The model's own tokenizer (owned by the engine).</summary>
+    public Tokenizer Tokenizer => _model.NativeTokenizer;
 
     /// <summary>Greedy, exactly <c>n</c> tokens (MaxOutputTokens and min output tokens), streamed.</summary>
     public IGenerationRunner Runner(string name = "LocalLlmChatClient") =>

@@ -135,12 +135,48 @@ public sealed class InferencePlannerTests
     }
 
     [Fact]
+    public void Estimate_Fp32ShortPrompt_PeakIsTheLoadTimeLmHeadMapping()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Fp32) with { TiedEmbeddings = false };
+        MemoryBreakdown b = InferencePlanner.Estimate(qwen, new InferenceWorkload(128, 160));
+
+        // The untied fp32 lm_head is 151,936 × 896 × 4 B on disk; while the session loads it is resident twice (mapped
+        // file pages + its packed copy), before any KV cache or activation exists: only the excess over those is added.
+        long lmHead = 151936L * 896 * 4;
+        Assert.Equal(lmHead, InferencePlanner.LmHeadStoredBytes(qwen));
+        Assert.Equal(lmHead - b[InferencePlanner.KvCache] - b[InferencePlanner.Activations], b[InferencePlanner.LoadTransient]);
+        Assert.Equal(b[InferencePlanner.Weights] + lmHead + b[InferencePlanner.Runtime], b.DeviceBytes);
+    }
+
+    [Fact]
+    public void Estimate_LongPrompt_RunPeakExceedsLoadPeak_AddsNoLoadTransient()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Fp32);
+        MemoryBreakdown b = InferencePlanner.Estimate(qwen, new InferenceWorkload(1024, 1024));
+
+        Assert.True(b[InferencePlanner.Activations] > InferencePlanner.LmHeadStoredBytes(qwen));
+        Assert.Equal(0L, b[InferencePlanner.LoadTransient]);
+        Assert.Equal(0L, InferencePlanner.Estimate(qwen, new InferenceWorkload(128, 160), RuntimeOverhead.None)[InferencePlanner.LoadTransient]);
+    }
+
+    [Fact]
+    public void LmHeadStoredBytes_Int4AndTied_CountScalesOrTheEmbeddingTable()
+    {
+        // int4: 0.5 B per weight + one fp32 scale per block of 32.
+        long parameters = 151936L * 896;
+        Assert.Equal((parameters / 2) + (parameters / 32 * 4), InferencePlanner.LmHeadStoredBytes(KnownShapes.Qwen25_05B(NumberFormat.Int4) with { TiedEmbeddings = false }));
+        // Tied: the output projection is the embedding table, stored unquantized in the compute format (fp32 for int4).
+        Assert.Equal(parameters * 4, InferencePlanner.LmHeadStoredBytes(KnownShapes.Qwen25_05B(NumberFormat.Int4) with { TiedEmbeddings = true }));
+    }
+
+    [Fact]
     public void ForCpu_Fp16_KeepsFp32CopiesAndInt4RepacksOnlyAtAccuracyLevel4()
     {
         Assert.Equal(2.0, RuntimeOverhead.ForCpu(NumberFormat.Fp16).WeightFactor);
         Assert.True(RuntimeOverhead.ForCpu(NumberFormat.Fp16).Fp32LmHeadCopy);
         Assert.True(RuntimeOverhead.ForCpu(NumberFormat.Int4, 4).WeightFactor > RuntimeOverhead.ForCpu(NumberFormat.Int4, 0).WeightFactor);
         Assert.Equal(0, RuntimeOverhead.ForCpu(NumberFormat.Fp32).EmbeddingResidentFraction);
+        Assert.True(RuntimeOverhead.ForCpu(NumberFormat.Fp32).LmHeadLoadTransient);
     }
 
     [Fact]
