@@ -1,4 +1,5 @@
 using System.Globalization;
+using CsvHelper;
 using System.Text.Json;
 
 namespace LocalLlm.GuardTrainer;
@@ -91,9 +92,13 @@ internal static class Datasets
         }
         foreach (string file in Directory.EnumerateFiles(Path.Combine(Root, "routellm", "mmlu", "responses"), "*.csv").Order(StringComparer.Ordinal))
         {
-            foreach (var row in Csv.Read(file).Skip(1))
+            using var reader = new StreamReader(file);
+            using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+            csv.Read();
+            csv.ReadHeader();
+            while (csv.Read())
             {
-                string prompt = row[0];
+                string prompt = csv.GetField("prompt")!;
                 if (contaminated.Contains(prompt))
                     continue;
                 list.Add(new LabelledPrompt(Stem(prompt), false, "mmlu", SplitOf(prompt)));
@@ -144,45 +149,5 @@ internal static class Datasets
         foreach (char c in key)
             h = (h ^ c) * 16777619;
         return (h % 10) switch { < 7 => Split.Train, 7 => Split.Tune, _ => Split.Dev };
-    }
-}
-
-/// <summary>A small RFC 4180 CSV reader (quoted fields with commas, quotes and newlines).</summary>
-internal static class Csv
-{
-    public static IEnumerable<List<string>> Read(string path)
-    {
-        string text = File.ReadAllText(path);
-        var row = new List<string>();
-        var field = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-                continue;
-            }
-            switch (c)
-            {
-                case '"': quoted = true; break;
-                case ',': row.Add(field.ToString()); field.Clear(); break;
-                case '\r': break;
-                case '\n':
-                    row.Add(field.ToString()); field.Clear();
-                    yield return row;
-                    row = [];
-                    break;
-                default: field.Append(c); break;
-            }
-        }
-        if (field.Length > 0 || row.Count > 0)
-        {
-            row.Add(field.ToString());
-            yield return row;
-        }
     }
 }

@@ -1,5 +1,6 @@
-using System.Text;
+using System.Globalization;
 using System.Text.Json;
+using CsvHelper;
 
 namespace LocalLlm.RouterTrainer;
 
@@ -27,52 +28,19 @@ internal static class MmluRows
         foreach (string file in Directory.GetFiles(Path.Combine(mmluFolder, "responses"), "mmlu_*.csv").Order(StringComparer.Ordinal))
         {
             string subject = Path.GetFileNameWithoutExtension(file)["mmlu_".Length..];
-            List<string[]> records = ParseCsv(File.ReadAllText(file));
-            string[] header = records[0];
-            int prompt = Array.IndexOf(header, "prompt"), weak = Array.IndexOf(header, WeakColumn), strong = Array.IndexOf(header, StrongColumn);
-            if (prompt < 0 || weak < 0 || strong < 0)
+            using var reader = new StreamReader(file);
+            using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+            if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is not { } header
+                || !header.Contains("prompt") || !header.Contains(WeakColumn) || !header.Contains(StrongColumn))
                 throw new InvalidDataException($"{file}: expected columns prompt, {WeakColumn}, {StrongColumn}.");
-            foreach (string[] r in records.Skip(1))
+            while (csv.Read())
             {
-                if (contaminated.Contains(r[prompt])) continue;
-                rows.Add(new MmluRow(r[prompt], subject, bool.Parse(r[weak]), bool.Parse(r[strong])));
+                string prompt = csv.GetField("prompt")!;
+                if (contaminated.Contains(prompt)) continue;
+                rows.Add(new MmluRow(prompt, subject, bool.Parse(csv.GetField(WeakColumn)!), bool.Parse(csv.GetField(StrongColumn)!)));
             }
         }
         return rows;
-    }
-
-    /// <summary>RFC 4180: quoted fields may hold commas, doubled quotes and newlines.</summary>
-    private static List<string[]> ParseCsv(string text)
-    {
-        var records = new List<string[]>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else if (c == '\n' || c == '\r')
-            {
-                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
-                fields.Add(field.ToString()); field.Clear();
-                records.Add([.. fields]); fields.Clear();
-            }
-            else field.Append(c);
-        }
-        if (field.Length > 0 || fields.Count > 0)
-        {
-            fields.Add(field.ToString());
-            records.Add([.. fields]);
-        }
-        return records;
     }
 
     /// <summary>Deterministic split by question text: repeated prompts land on the same side.</summary>

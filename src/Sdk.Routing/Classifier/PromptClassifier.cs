@@ -11,8 +11,8 @@ namespace LocalLlm.Routing.Classifier;
 /// <remarks>
 /// The model is logistic regressions over hashed word 1-2 grams and a few shape features, trained on RouteLLM
 /// MMLU rows: one predicts whether the weak (small) model answers correctly, the other whether the strong (large)
-/// model does, and a third (small weight) estimates from the text how much the prompt's subject gains from the
-/// large model. The score is mainly the expected gain of the large tier, P(large right) - P(small right), mapped to 0-1.
+/// model does. The score is the expected gain of the large tier, P(large right) - P(small right), mapped to 0-1.
+/// (The format holds up to eight weighted heads; the trainer adds more only when cross-validation says they help.)
 /// Scoring takes microseconds.
 /// </remarks>
 public sealed class PromptClassifier
@@ -108,8 +108,7 @@ public sealed class PromptClassifier
     /// <summary>Scores a prompt.</summary>
     /// <param name="prompt">The user's prompt.</param>
     /// <returns>
-    /// A score in 0-1: 0.5 + (the weighted sum of the heads) / 2. The shipped heads are P(large right) - P(small right)
-    /// plus a small weight on a text-based estimate of how much the prompt's subject gains from the large model.
+    /// A score in 0-1: 0.5 + (the weighted sum of the heads) / 2. The shipped heads are P(large right) - P(small right).
     /// Higher means the large tier is more likely to answer better than the small one.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="prompt"/> is <see langword="null"/>.</exception>

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using CsvHelper;
 using LocalLlm.Routing.Classifier;
 
 namespace LocalLlm.Routing.Tests.Classifier;
@@ -23,7 +25,8 @@ public sealed class PromptClassifierTests
     {
         PromptClassifier classifier = PromptClassifier.LoadDefault();
         string[] prompts = [.. Directory.GetFiles(RepoPaths.Dataset("routellm/mmlu/responses"), "mmlu_*.csv")
-            .SelectMany(f => File.ReadAllText(f).Split("\nAnswer:", StringSplitOptions.None).SkipLast(1))
+            .Order(StringComparer.Ordinal)
+            .SelectMany(ReadPrompts)
             .Where((_, i) => i % 7 == 0)];
         Assert.True(prompts.Length > 1000, $"only {prompts.Length} prompts read");
         float[] scores = [.. prompts.Select(classifier.Score)];
@@ -68,5 +71,18 @@ public sealed class PromptClassifierTests
         Assert.Throws<ArgumentNullException>("router", () => new IntentRoutingStrategy(null!, new Dictionary<string, string> { ["a"] = "small" }));
         Assert.Throws<ArgumentException>("intents", () => new IntentRoutingStrategy(new Fakes.FakeChatClient("r"), new Dictionary<string, string>()));
         Assert.Throws<ArgumentNullException>("messages", () => new RoutingRequest(null!, null));
+    }
+
+    /// <summary>The prompt column of one RouteLLM CSV file, exactly as the trainer reads it.</summary>
+    private static List<string> ReadPrompts(string path)
+    {
+        using var reader = new StreamReader(path);
+        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+        var prompts = new List<string>();
+        csv.Read();
+        csv.ReadHeader();
+        while (csv.Read())
+            prompts.Add(csv.GetField("prompt")!);
+        return prompts;
     }
 }
