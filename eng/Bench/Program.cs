@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using LocalLlm.Bench.Decoding;
 using LocalLlm.Bench.Planning;
-using LocalLlm.Bench.Running;
 
 // The benchmark lab: `bench [--quick] [--suite name ...] [--out dir]`, `bench plan ...` (memory planner),
 // and the hidden `bench child` that measures one model in a fresh process (peak RSS is per process).

@@ -1,5 +1,3 @@
-using LocalLlm.TestSupport;
-
 namespace LocalLlm.Bench.Tests;
 
 public sealed class QuickRunTests

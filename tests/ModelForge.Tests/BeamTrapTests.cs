@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>The beam-trap design: greedy says "ac", beam search finds the more probable "bx", and the logits are the designed ones.</summary>
@@ -16,7 +13,7 @@ public sealed class BeamTrapTests
         using var temp = new TempDirectory();
         using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.BeamTrap, Precision = precision, Attention = attention }));
 
-        int[] generated = RawApi.Greedy(model, s_prompt, 8);
+        int[] generated = RawLoop.Greedy(model, s_prompt, 8);
 
         Assert.Equal([.. ByteTokenizer.Encode(BeamTrapDesign.GreedyReply), ByteTokenizer.ImEnd], generated);
     }

@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>The designs hold where tests lean on them hardest: long prompts and sampling statistics.</summary>
@@ -22,7 +19,7 @@ public sealed class BehaviourTests
         var random = new Random(11);
         int[] prompt = Enumerable.Range(0, 980).Select(_ => random.Next(0, 256)).ToArray();
 
-        int[] generated = RawApi.Greedy(model, prompt, 40);
+        int[] generated = RawLoop.Greedy(model, prompt, 40);
 
         Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 40, Lag), generated);
     }

@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>Every design, precision and attention variant runs through the raw ONNX Runtime GenAI API and does what it was designed to do.</summary>
@@ -23,11 +20,10 @@ public sealed class DesignTests
     {
         const int Lag = 5;
         using var temp = new TempDirectory();
-        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, Attention = attention, Lag = Lag });
-        using var model = new Model(folder);
+        using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, Attention = attention, Lag = Lag }));
         int[] prompt = ByteTokenizer.Encode("The quick brown fox jumps over the lazy dog. Héllo €!");
 
-        int[] generated = RawApi.Greedy(model, prompt, 24);
+        int[] generated = RawLoop.Greedy(model, prompt, 24);
 
         Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 24, Lag), generated);
         Assert.Equal(ByteTokenizer.Encode("dog. Héllo €!")[^Lag..], generated[..Lag]);
@@ -40,11 +36,10 @@ public sealed class DesignTests
     public void Copy_OtherAccuracyLevels_RepeatsTheLastLagTokens(WeightPrecision precision, int accuracyLevel)
     {
         using var temp = new TempDirectory();
-        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, AccuracyLevel = accuracyLevel, Lag = 2 });
-        using var model = new Model(folder);
+        using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Copy, Precision = precision, AccuracyLevel = accuracyLevel, Lag = 2 }));
         int[] prompt = ByteTokenizer.Encode("ping-pong");
 
-        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 2), RawApi.Greedy(model, prompt, 10));
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 2), RawLoop.Greedy(model, prompt, 10));
     }
 
     [Theory]
@@ -52,11 +47,10 @@ public sealed class DesignTests
     public void Successor_EveryVariant_CountsUpByOne(WeightPrecision precision, AttentionKind attention)
     {
         using var temp = new TempDirectory();
-        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Successor, Precision = precision, Attention = attention });
-        using var model = new Model(folder);
+        using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Successor, Precision = precision, Attention = attention }));
         int[] prompt = ByteTokenizer.Encode("Count from A: A");
 
-        int[] generated = RawApi.Greedy(model, prompt, 20);
+        int[] generated = RawLoop.Greedy(model, prompt, 20);
 
         Assert.Equal(SuccessorDesign.ExpectedContinuation(prompt, 20), generated);
         Assert.Equal("BCDEFGHIJKLMNOPQRSTU", ByteTokenizer.Decode(generated));
@@ -67,8 +61,7 @@ public sealed class DesignTests
     public void FixedDistribution_EveryVariant_ReturnsTheDesignedLogits(WeightPrecision precision, AttentionKind attention)
     {
         using var temp = new TempDirectory();
-        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.FixedDistribution, Precision = precision, Attention = attention });
-        using var model = new Model(folder);
+        using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.FixedDistribution, Precision = precision, Attention = attention }));
         using var p = new GeneratorParams(model);
         p.SetSearchOption("max_length", 64);
         using var g = new Generator(model, p);
@@ -90,12 +83,11 @@ public sealed class DesignTests
         var shape = new ModelShape(HiddenSize: 64, Layers: 2, AttentionHeads: 4, KeyValueHeads: 2, HeadSize: 16,
             IntermediateSize: 96, VocabSize: 300, ContextLength: 256);
         using var temp = new TempDirectory();
-        string folder = RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Random, Shape = shape, Seed = 7, Precision = precision, Attention = attention });
-        using var model = new Model(folder);
+        using var model = new Model(RawApi.Forge(temp, new ForgeOptions { Design = ModelDesign.Random, Shape = shape, Seed = 7, Precision = precision, Attention = attention }));
         int[] prompt = ByteTokenizer.Encode("benchmark prompt");
 
-        int[] first = RawApi.Greedy(model, prompt, 12);
-        int[] second = RawApi.Greedy(model, prompt, 12);
+        int[] first = RawLoop.Greedy(model, prompt, 12);
+        int[] second = RawLoop.Greedy(model, prompt, 12);
 
         Assert.NotEmpty(first);
         Assert.Equal(first, second);

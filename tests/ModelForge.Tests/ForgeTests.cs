@@ -1,6 +1,4 @@
 using LocalLlm.ModelForge.Cli;
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.ModelForge.Tests;
 
@@ -57,7 +55,7 @@ public sealed class ForgeTests
         Assert.NotEqual(folders[0], ForgedModels.GetOrCreate(options with { Lag = 8 }, temp.Path));
         using var model = new Model(folders[0]);
         int[] prompt = ByteTokenizer.Encode("abcdefghij");
-        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 7), RawApi.Greedy(model, prompt, 10));
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 10, 7), RawLoop.Greedy(model, prompt, 10));
     }
 
     [Fact]
@@ -73,7 +71,7 @@ public sealed class ForgeTests
         string prompt = tokenizer.ApplyChatTemplate(null!, """[{"role":"user","content":"Please repeat: Paris €5 🎉"}]""", null, true);
         int[] ids = ByteTokenizer.Encode(prompt);
 
-        int[] reply = RawApi.Greedy(model, ids, 100);
+        int[] reply = RawLoop.Greedy(model, ids, 100);
 
         Assert.Equal(ByteTokenizer.ImEnd, reply[^1]);
         Assert.Equal(Echo, ByteTokenizer.Decode(reply));
@@ -134,7 +132,7 @@ public sealed class ForgeTests
         Assert.Contains("Wrote Copy Int4 GroupQueryAttention", output.ToString(), StringComparison.Ordinal);
         using var model = new Model(folder);
         int[] prompt = ByteTokenizer.Encode("xyz123");
-        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 9, 3), RawApi.Greedy(model, prompt, 9));
+        Assert.Equal(CopyDesign.ExpectedContinuation(prompt, 9, 3), RawLoop.Greedy(model, prompt, 9));
     }
 
     [Fact]

@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>A folder this repo did not make (exported by ORT GenAI's own model builder) runs through the raw API.</summary>
@@ -17,8 +14,8 @@ public sealed class ThirdPartyModelTests
         int[] prompt = sequences[0].ToArray();
         Assert.NotEmpty(prompt);
 
-        int[] first = RawApi.Greedy(model, prompt, 8);
-        int[] second = RawApi.Greedy(model, prompt, 8);
+        int[] first = RawLoop.Greedy(model, prompt, 8);
+        int[] second = RawLoop.Greedy(model, prompt, 8);
 
         Assert.Equal(8, first.Length);
         Assert.Equal(first, second); // greedy decoding is deterministic

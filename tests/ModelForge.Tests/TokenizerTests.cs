@@ -1,6 +1,3 @@
-using LocalLlm.TestSupport;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.ModelForge.Tests;
 
 /// <summary>The forged tokenizer agrees with the managed <see cref="ByteTokenizer"/> and renders the ChatML template.</summary>

@@ -1,1 +1,2 @@
 global using LocalLlm.Guardrails;
+global using Microsoft.Extensions.AI;

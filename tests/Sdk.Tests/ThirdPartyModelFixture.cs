@@ -1,5 +1,3 @@
-using LocalLlm.TestSupport;
-
 namespace LocalLlm.Tests;
 
 /// <summary>The third-party tiny Llama (random weights, fp16, Llama-2 chat template), loaded once per test class.</summary>

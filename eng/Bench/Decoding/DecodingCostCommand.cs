@@ -1,9 +1,6 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Bench.Decoding;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Bench.Generation;
 
 /// <summary>Times any <see cref="IChatClient"/> by streaming: first text update is the first token.</summary>

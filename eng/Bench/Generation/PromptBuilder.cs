@@ -1,6 +1,3 @@
-using System.Text;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.Bench.Generation;
 
 /// <summary>Builds plain English prompt text that a model's tokenizer turns into exactly (or just under) N tokens.</summary>

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.Bench.Generation;
 

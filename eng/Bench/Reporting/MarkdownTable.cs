@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace LocalLlm.Bench.Reporting;
 
 /// <summary>A Markdown table built row by row.</summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using LocalLlm.Bench.Running;
 
 namespace LocalLlm.Bench.Reporting;
 

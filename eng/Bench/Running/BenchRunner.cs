@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using LocalLlm.Bench.Reporting;
 using LocalLlm.Bench.Suites;
 using Spectre.Console;
 

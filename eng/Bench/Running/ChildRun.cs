@@ -1,10 +1,7 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LocalLlm.Bench.Generation;
 using LocalLlm.Bench.Suites;
-using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.Bench.Running;
 

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace LocalLlm.Bench.Running;
 

@@ -1,11 +1,3 @@
-using System.Text;
-using LocalLlm.Bench.Generation;
-using LocalLlm.Bench.Reporting;
-using LocalLlm.Bench.Running;
-using Microsoft.Extensions.AI;
-using Microsoft.ML.OnnxRuntimeGenAI;
-using static LocalLlm.Bench.Running.BenchContext;
-
 namespace LocalLlm.Bench.Suites;
 
 /// <summary>Greedy vs sampling vs beam search (4) vs four sampled candidates, through raw ORT GenAI search options.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using LocalLlm.Bench.Running;
-
 namespace LocalLlm.Bench.Suites;
 
 /// <summary>CPU vs CUDA execution provider.</summary>

@@ -1,8 +1,3 @@
-using LocalLlm.Bench.Generation;
-using LocalLlm.Bench.Running;
-using Microsoft.Extensions.AI;
-using Microsoft.ML.OnnxRuntimeGenAI;
-
 namespace LocalLlm.Bench.Suites;
 
 /// <summary>The LocalLlm chat client over its own <see cref="LocalModel"/>, as an app would use it.</summary>

@@ -1,16 +1,9 @@
-using System.Text;
-using LocalLlm.Bench.Generation;
-using LocalLlm.Bench.Reporting;
-using LocalLlm.Bench.Running;
 using LocalLlm.Guardrails;
 using LocalLlm.Guardrails.Attacks;
 using LocalLlm.Guardrails.Pii;
 using LocalLlm.Routing;
 using LocalLlm.Routing.Classifier;
 using LocalLlm.Routing.Strategies;
-using Microsoft.Extensions.AI;
-using Microsoft.ML.OnnxRuntimeGenAI;
-using static LocalLlm.Bench.Running.BenchContext;
 
 namespace LocalLlm.Bench.Suites;
 

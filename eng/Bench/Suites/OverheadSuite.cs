@@ -1,11 +1,3 @@
-using System.Text;
-using LocalLlm.Bench.Generation;
-using LocalLlm.Bench.Reporting;
-using LocalLlm.Bench.Running;
-using Microsoft.Extensions.AI;
-using Microsoft.ML.OnnxRuntimeGenAI;
-using static LocalLlm.Bench.Running.BenchContext;
-
 namespace LocalLlm.Bench.Suites;
 
 /// <summary>Cost of the client layers: LocalLlm vs a raw ORT GenAI loop vs ORT's own OnnxRuntimeGenAIChatClient.</summary>

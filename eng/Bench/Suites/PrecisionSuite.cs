@@ -1,8 +1,4 @@
-using System.Text;
-using LocalLlm.Bench.Reporting;
-using LocalLlm.Bench.Running;
 using LocalLlm.Memory;
-using static LocalLlm.Bench.Running.BenchContext;
 
 namespace LocalLlm.Bench.Suites;
 

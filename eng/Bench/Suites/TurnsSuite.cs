@@ -1,12 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using LocalLlm.Bench.Generation;
-using LocalLlm.Bench.Reporting;
-using LocalLlm.Bench.Running;
-using Microsoft.Extensions.AI;
-using Microsoft.ML.OnnxRuntimeGenAI;
-using static LocalLlm.Bench.Running.BenchContext;
-
 namespace LocalLlm.Bench.Suites;
 
 /// <summary>

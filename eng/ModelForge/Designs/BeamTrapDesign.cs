@@ -54,23 +54,17 @@ public static class BeamTrapDesign
         return (spec, new Weights(options.EffectiveContextLength));
     }
 
-    private sealed class Weights : IDecoderWeights
+    private sealed class Weights : DesignedWeights
     {
-        private const int Vocab = DesignedModel.VocabSize, Hidden = DesignedModel.Hidden, HeadSize = DesignedModel.HeadSize;
-        private readonly DenseMatrix _embedding = new(Vocab, Hidden);
-        private readonly DenseMatrix _query = new(Hidden, DesignedModel.Heads * HeadSize);
-        private readonly DenseMatrix _key = new(Hidden, DesignedModel.KvHeads * HeadSize);
-        private readonly DenseMatrix _value = new(Hidden, DesignedModel.KvHeads * HeadSize);
-        private readonly DenseMatrix _output = new(DesignedModel.Heads * HeadSize, Hidden);
-        private readonly DenseMatrix _head = new(Hidden, Vocab);
+        private const int Vocab = DesignedModel.VocabSize, HeadSize = DesignedModel.HeadSize;
 
         public Weights(int context)
         {
             // One-hot slot per token class, plus the constant dimension that drives the position-only keys.
             for (int t = 0; t < Vocab; t++)
             {
-                _embedding[t, Slot(t)] = 1f;
-                _embedding[t, DesignedModel.ConstDim] = 1f;
+                EmbeddingMatrix[t, Slot(t)] = 1f;
+                EmbeddingMatrix[t, DesignedModel.ConstDim] = 1f;
             }
 
             // Lag 1: the query is the constant, unrotated, so the score peaks at the current position (see DesignedModel).
@@ -79,15 +73,7 @@ public static class BeamTrapDesign
             for (int h = 0; h < DesignedModel.Heads; h++)
             {
                 for (int i = 0; i < pairs; i++)
-                    _query[DesignedModel.ConstDim, (h * HeadSize) + i] = (float)amplitude;
-            }
-            for (int i = 0; i < pairs; i++)
-                _key[DesignedModel.ConstDim, i] = 1f;
-            for (int d = 0; d < DesignedModel.CodeDims; d++)
-            {
-                _value[d, d] = 1f;
-                for (int h = 0; h < DesignedModel.Heads; h++)
-                    _output[(h * HeadSize) + d, d] = 1f / DesignedModel.Heads;
+                    QueryMatrix[DesignedModel.ConstDim, (h * HeadSize) + i] = (float)amplitude;
             }
 
             // Head row of each slot = that slot's log-probabilities (floor elsewhere).
@@ -95,30 +81,10 @@ public static class BeamTrapDesign
             for (int slot = 0; slot < representative.Length; slot++)
             {
                 for (int j = 0; j < Vocab; j++)
-                    _head[slot, j] = Floor;
+                    HeadMatrix[slot, j] = Floor;
                 foreach (var (token, p) in Next(representative[slot]))
-                    _head[slot, token] = (float)Math.Log(p);
+                    HeadMatrix[slot, token] = (float)Math.Log(p);
             }
         }
-
-        public MatrixSource Embedding => _embedding;
-
-        public MatrixSource LmHead => _head;
-
-        public float[]? LmBias => null;
-
-        public MatrixSource Query(int layer) => _query;
-
-        public MatrixSource Key(int layer) => _key;
-
-        public MatrixSource Value(int layer) => _value;
-
-        public MatrixSource Output(int layer) => _output;
-
-        public MatrixSource Gate(int layer) => throw new NotSupportedException("Designed models have no MLP.");
-
-        public MatrixSource Up(int layer) => throw new NotSupportedException("Designed models have no MLP.");
-
-        public MatrixSource Down(int layer) => throw new NotSupportedException("Designed models have no MLP.");
     }
 }

@@ -91,23 +91,16 @@ public static class DesignedModel
         return gap;
     }
 
-    private sealed class Weights : IDecoderWeights
+    private sealed class Weights : DesignedWeights
     {
-        private readonly DenseMatrix _embedding = new(VocabSize, Hidden);
-        private readonly DenseMatrix _query = new(Hidden, Heads * HeadSize);
-        private readonly DenseMatrix _key = new(Hidden, KvHeads * HeadSize);
-        private readonly DenseMatrix _value = new(Hidden, KvHeads * HeadSize);
-        private readonly DenseMatrix _output = new(Heads * HeadSize, Hidden);
-        private readonly DenseMatrix _head = new(Hidden, VocabSize);
-
         public Weights(ModelDesign design, int lag, int context)
         {
             sbyte[][] codes = s_codes.Value;
             for (int t = 0; t < VocabSize; t++)
             {
                 for (int d = 0; d < CodeDims; d++)
-                    _embedding[t, d] = codes[t][d];
-                _embedding[t, ConstDim] = 1f;
+                    EmbeddingMatrix[t, d] = codes[t][d];
+                EmbeddingMatrix[t, ConstDim] = 1f;
             }
 
             // Score(offset) = scale · amplitude · Σ_i cos((offset − (lag − 1))·θ_i): the peak beats every other
@@ -119,17 +112,9 @@ public static class DesignedModel
                 for (int i = 0; i < pairs; i++)
                 {
                     double phi = (lag - 1) * Rotary.Frequency(i, HeadSize, RopeTheta);
-                    _query[ConstDim, (h * HeadSize) + i] = (float)(amplitude * Math.Cos(phi));
-                    _query[ConstDim, (h * HeadSize) + pairs + i] = (float)(-amplitude * Math.Sin(phi));
+                    QueryMatrix[ConstDim, (h * HeadSize) + i] = (float)(amplitude * Math.Cos(phi));
+                    QueryMatrix[ConstDim, (h * HeadSize) + pairs + i] = (float)(-amplitude * Math.Sin(phi));
                 }
-            }
-            for (int i = 0; i < pairs; i++)
-                _key[ConstDim, i] = 1f;
-            for (int d = 0; d < CodeDims; d++)
-            {
-                _value[d, d] = 1f;
-                for (int h = 0; h < Heads; h++)
-                    _output[(h * HeadSize) + d, d] = 1f / Heads;
             }
 
             if (design == ModelDesign.FixedDistribution)
@@ -142,28 +127,8 @@ public static class DesignedModel
             {
                 int source = design == ModelDesign.Successor ? (j + VocabSize - 1) % VocabSize : j;
                 for (int d = 0; d < CodeDims; d++)
-                    _head[d, j] = unit * codes[source][d];
+                    HeadMatrix[d, j] = unit * codes[source][d];
             }
         }
-
-        public MatrixSource Embedding => _embedding;
-
-        public MatrixSource LmHead => _head;
-
-        public float[]? LmBias { get; }
-
-        public MatrixSource Query(int layer) => _query;
-
-        public MatrixSource Key(int layer) => _key;
-
-        public MatrixSource Value(int layer) => _value;
-
-        public MatrixSource Output(int layer) => _output;
-
-        public MatrixSource Gate(int layer) => throw new NotSupportedException("Designed models have no MLP.");
-
-        public MatrixSource Up(int layer) => throw new NotSupportedException("Designed models have no MLP.");
-
-        public MatrixSource Down(int layer) => throw new NotSupportedException("Designed models have no MLP.");
     }
 }

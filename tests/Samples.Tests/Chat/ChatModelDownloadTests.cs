@@ -1,4 +1,3 @@
-using LocalLlm.TestSupport;
 using LocalLlm.Tests.Models;
 
 namespace LocalLlm.Samples.Tests.Chat;

@@ -1,5 +1,4 @@
 using LocalLlm.ModelForge;
-using LocalLlm.TestSupport;
 
 namespace LocalLlm.Samples.Tests.Chat;
 

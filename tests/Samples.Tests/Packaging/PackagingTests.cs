@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Xml.Linq;
 using LocalLlm.ModelForge;
-using LocalLlm.TestSupport;
 
 namespace LocalLlm.Samples.Tests.Packaging;
 

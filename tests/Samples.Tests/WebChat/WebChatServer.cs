@@ -1,5 +1,4 @@
 using LocalLlm.Samples.WebChat;
-using LocalLlm.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using System.ClientModel;
 using System.ClientModel.Primitives;

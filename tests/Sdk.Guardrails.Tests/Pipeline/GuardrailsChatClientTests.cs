@@ -1,5 +1,3 @@
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Guardrails.Tests;
 
 public class GuardrailsChatClientTests

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using LocalLlm.Guardrails.Pii;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

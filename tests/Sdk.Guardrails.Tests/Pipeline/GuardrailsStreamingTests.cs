@@ -1,5 +1,4 @@
 using LocalLlm.Guardrails.Pii;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Guardrails.Tests;
 

@@ -1,6 +1,5 @@
 using LocalLlm.Guardrails.Pii;
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Guardrails.Tests;
 

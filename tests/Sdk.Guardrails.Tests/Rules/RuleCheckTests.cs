@@ -1,6 +1,5 @@
 using System.Text.Json;
 using LocalLlm.Guardrails.Rules;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Guardrails.Tests;
 

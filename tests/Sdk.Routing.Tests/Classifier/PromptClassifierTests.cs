@@ -2,9 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using CsvHelper;
 using LocalLlm.Routing.Classifier;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.TestSupport;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.Classifier;
 

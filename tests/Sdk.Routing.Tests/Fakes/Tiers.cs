@@ -1,6 +1,3 @@
-using LocalLlm.Routing.Cascade;
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Routing.Tests.Fakes;
 
 /// <summary>A small and a large fake tier that fail over to each other, and a router over them.</summary>

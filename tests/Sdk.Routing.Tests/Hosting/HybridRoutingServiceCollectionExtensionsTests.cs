@@ -1,8 +1,6 @@
 using LocalLlm.Routing.Accounting;
 using LocalLlm.Routing.Hosting;
-using LocalLlm.Routing.Tests.Fakes;
 using LocalLlm.Routing.Tests.Remote;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,10 +1,6 @@
 using LocalLlm.ModelForge;
-using LocalLlm.Routing.Cascade;
 using LocalLlm.Routing.Hosting;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
 using LocalLlm.Routing.Tests.Remote;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.RealModels;
 

@@ -1,11 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using LocalLlm.Routing.Cascade;
 using LocalLlm.Routing.Hosting;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.Remote;
 

@@ -1,9 +1,5 @@
 using System.Diagnostics.Metrics;
 using LocalLlm.Routing.Accounting;
-using LocalLlm.Routing.Cascade;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LocalLlm.Routing.Tests.Routing;

@@ -1,9 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using LocalLlm.Routing.Cascade;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.Routing;
 

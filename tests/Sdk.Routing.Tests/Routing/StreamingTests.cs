@@ -1,8 +1,4 @@
 using System.Runtime.CompilerServices;
-using LocalLlm.Routing.Cascade;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Routing.Tests.Routing;
 

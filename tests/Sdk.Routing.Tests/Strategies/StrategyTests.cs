@@ -1,8 +1,3 @@
-using LocalLlm.Routing.Cascade;
-using LocalLlm.Routing.Strategies;
-using LocalLlm.Routing.Tests.Fakes;
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Routing.Tests.Strategies;
 
 public sealed class StrategyTests

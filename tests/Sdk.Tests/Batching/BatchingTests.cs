@@ -1,5 +1,4 @@
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Batching;
 
@@ -29,6 +28,18 @@ public sealed class BatchingTests
     private static Task<ChatResponse[]> Concurrently(LocalLlmChatClient client, List<ChatMessage>[] prompts, ChatOptions options) =>
         Task.WhenAll(prompts.Select(p => Task.Run(() => client.GetResponseAsync(p, options))));
 
+    /// <summary><paramref name="n"/> prompts answered unbatched (the reference), then concurrently by <paramref name="batched"/>.</summary>
+    private static async Task<(ChatResponse[] Expected, ChatResponse[] Answers)> UnbatchedThenConcurrently(
+        LocalModel model, LocalLlmChatClient batched, int n, ChatOptions options)
+    {
+        var prompts = Prompts(n);
+        return (await Unbatched(model, prompts, options), await Concurrently(batched, prompts, options));
+    }
+
+    /// <summary>The designed copy model the exact-reply tests here use.</summary>
+    private static LocalModel CopyModel(AttentionKind attention = AttentionKind.GroupQueryAttention) =>
+        LocalModel.Load(ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = attention, Lag = 17 }));
+
     [Theory]
     [InlineData(3, WeightPrecision.Fp32)]
     [InlineData(8, WeightPrecision.Fp32)]
@@ -38,11 +49,8 @@ public sealed class BatchingTests
     {
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Random, Precision = precision, Attention = AttentionKind.GroupQueryAttention });
         using var model = LocalModel.Load(folder);
-        var prompts = Prompts(n);
-        var expected = await Unbatched(model, prompts, Greedy);
-
         using var client = Batched(model, n);
-        var answers = await Concurrently(client, prompts, Greedy);
+        var (expected, answers) = await UnbatchedThenConcurrently(model, client, n, Greedy);
 
         Assert.Equal(n, client.Batching!.Submitted);
         for (int i = 0; i < n; i++)
@@ -57,16 +65,12 @@ public sealed class BatchingTests
     [Fact]
     public async Task GetResponseAsync_CopyDesignBatched_EndsAtEndOfSequenceWithTheKnownReply()
     {
-        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
-        using var model = LocalModel.Load(folder);
-        var prompts = Prompts(4);
-        var expected = await Unbatched(model, prompts, ToTheEnd);
-
+        using var model = CopyModel();
         using var client = Batched(model, 4);
-        var answers = await Concurrently(client, prompts, ToTheEnd);
+        var (expected, answers) = await UnbatchedThenConcurrently(model, client, 4, ToTheEnd);
 
         Assert.Equal(4, client.Batching!.Submitted);
-        for (int i = 0; i < prompts.Length; i++)
+        for (int i = 0; i < expected.Length; i++)
         {
             Assert.Equal(ChatFinishReason.Stop, expected[i].FinishReason); // the reply ends with the end-of-sequence token
             Assert.Equal(expected[i].Text, answers[i].Text);
@@ -77,17 +81,13 @@ public sealed class BatchingTests
     [Fact]
     public async Task GetResponseAsync_MinOutputTokensBatched_EqualsUnbatched()
     {
-        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
-        using var model = LocalModel.Load(folder);
-        var prompts = Prompts(3);
+        using var model = CopyModel();
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 48 }.WithMinOutputTokens(40); // past the reply's end-of-sequence
-        var expected = await Unbatched(model, prompts, options);
-
         using var client = Batched(model, 3);
-        var answers = await Concurrently(client, prompts, options);
+        var (expected, answers) = await UnbatchedThenConcurrently(model, client, 3, options);
 
         Assert.Equal(3, client.Batching!.Submitted);
-        for (int i = 0; i < prompts.Length; i++)
+        for (int i = 0; i < expected.Length; i++)
         {
             Assert.True(expected[i].Usage!.OutputTokenCount >= 40);
             Assert.Equal(expected[i].Usage!.OutputTokenCount, answers[i].Usage!.OutputTokenCount);
@@ -127,24 +127,19 @@ public sealed class BatchingTests
     [Fact]
     public async Task GetResponseAsync_PlainAttentionModel_FallsBackToOwnGenerators()
     {
-        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.Plain, Lag = 17 });
-        using var model = LocalModel.Load(folder);
-        var prompts = Prompts(3);
-        var expected = await Unbatched(model, prompts, ToTheEnd);
-
+        using var model = CopyModel(AttentionKind.Plain);
         using var client = Batched(model, 3);
-        var answers = await Concurrently(client, prompts, ToTheEnd);
+        var (expected, answers) = await UnbatchedThenConcurrently(model, client, 3, ToTheEnd);
 
         Assert.NotNull(BatchingEngine.Unsupported(model.Info));
         Assert.Null(client.Batching); // no engine was started for this model
-        for (int i = 0; i < prompts.Length; i++) Assert.Equal(expected[i].Text, answers[i].Text);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i].Text, answers[i].Text);
     }
 
     [Fact]
     public async Task GetResponseAsync_SettingsTheEngineCannotHonour_FallBackToOwnGenerators()
     {
-        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
-        using var model = LocalModel.Load(folder);
+        using var model = CopyModel();
         using var client = Batched(model, 2);
         var messages = Prompts(1)[0];
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Chat;
 

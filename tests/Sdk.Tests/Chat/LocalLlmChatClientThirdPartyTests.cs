@@ -1,5 +1,3 @@
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Tests.Chat;
 
 /// <summary>The client on a folder this repo did not make: exactness against the raw API, limits, usage, stops, bad requests.</summary>

@@ -1,6 +1,4 @@
 using LocalLlm.ModelForge;
-using LocalLlm.Tests.Chat;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Conversations;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,4 @@
 using LocalLlm.Memory;
-using LocalLlm.TestSupport;
 
 namespace LocalLlm.Tests.Memory;
 

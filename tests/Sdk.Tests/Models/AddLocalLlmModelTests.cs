@@ -1,6 +1,4 @@
 using LocalLlm.Models;
-using LocalLlm.TestSupport;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,4 @@
 using LocalLlm.Models;
-using LocalLlm.TestSupport;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LocalLlm.Tests.Models;

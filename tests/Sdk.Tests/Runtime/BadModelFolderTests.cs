@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LocalLlm.ModelForge;
-using LocalLlm.TestSupport;
 
 namespace LocalLlm.Tests.Runtime;
 
@@ -22,6 +21,17 @@ public sealed class BadModelFolderTests : IDisposable
         Directory.CreateDirectory(target);
         foreach (string f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
         return target;
+    }
+
+    /// <summary>A copy of the forged model whose genai_config.json <paramref name="edit"/> has changed.</summary>
+    private string CopyWithConfig(Action<JsonNode> edit)
+    {
+        string folder = CopyOfForgedModel();
+        string config = Path.Combine(folder, "genai_config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        edit(json);
+        File.WriteAllText(config, json.ToJsonString());
+        return folder;
     }
 
     [Fact]
@@ -59,11 +69,7 @@ public sealed class BadModelFolderTests : IDisposable
     [Fact]
     public void Load_TokenizerIdsBeyondVocab_ThrowsNamingBothSizes()
     {
-        string folder = CopyOfForgedModel();
-        string config = Path.Combine(folder, "genai_config.json");
-        var json = JsonNode.Parse(File.ReadAllText(config))!;
-        json["model"]!["vocab_size"] = 200; // the byte tokenizer has ids up to 260
-        File.WriteAllText(config, json.ToJsonString());
+        string folder = CopyWithConfig(json => json["model"]!["vocab_size"] = 200); // the byte tokenizer has ids up to 260
         var e = Assert.Throws<ModelFolderException>(() => LocalModel.Load(folder));
         Assert.Contains("260", e.Message, StringComparison.Ordinal);
         Assert.Contains("vocab_size = 200", e.Message, StringComparison.Ordinal);
@@ -73,11 +79,7 @@ public sealed class BadModelFolderTests : IDisposable
     [Fact]
     public void Load_ConfigMissingRequiredKey_ThrowsNamingTheKey()
     {
-        string folder = CopyOfForgedModel();
-        string config = Path.Combine(folder, "genai_config.json");
-        var json = JsonNode.Parse(File.ReadAllText(config))!;
-        json["model"]!.AsObject().Remove("context_length");
-        File.WriteAllText(config, json.ToJsonString());
+        string folder = CopyWithConfig(json => json["model"]!.AsObject().Remove("context_length"));
         var e = Assert.Throws<ModelFolderException>(() => LocalModel.Load(folder));
         Assert.Contains("context_length", e.Message, StringComparison.Ordinal);
     }
@@ -85,11 +87,7 @@ public sealed class BadModelFolderTests : IDisposable
     [Fact]
     public void Load_CudaExportOnAuto_WithoutCudaRuntime_ThrowsSayingWhatToInstall()
     {
-        string folder = CopyOfForgedModel();
-        string config = Path.Combine(folder, "genai_config.json");
-        var json = JsonNode.Parse(File.ReadAllText(config))!;
-        json["model"]!["decoder"]!["session_options"] = new JsonObject { ["provider_options"] = new JsonArray(new JsonObject { ["cuda"] = new JsonObject() }) };
-        File.WriteAllText(config, json.ToJsonString());
+        string folder = CopyWithConfig(json => json["model"]!["decoder"]!["session_options"] = new JsonObject { ["provider_options"] = new JsonArray(new JsonObject { ["cuda"] = new JsonObject() }) });
         var e = Assert.Throws<ExecutionProviderException>(() => LocalModel.Load(folder));
         Assert.Contains("LocalLlmRuntime=cuda", e.Message, StringComparison.Ordinal);
         Assert.Contains("CUDA export", e.Message, StringComparison.Ordinal);

@@ -1,5 +1,4 @@
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Sampling;
 

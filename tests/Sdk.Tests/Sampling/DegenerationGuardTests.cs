@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using LocalLlm.ModelForge;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Sampling;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.AI;
-
 namespace LocalLlm.Tests.Sampling;
 
 /// <summary>The preset stage: what reaches the inner client, precedence, isolation, validation, context flow.</summary>

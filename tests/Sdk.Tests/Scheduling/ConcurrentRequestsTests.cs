@@ -1,6 +1,5 @@
 using LocalLlm.ModelForge;
 using LocalLlm.Tests.Conversations;
-using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Tests.Scheduling;
 

@@ -1,10 +1,11 @@
 using Microsoft.ML.OnnxRuntimeGenAI;
 
-namespace LocalLlm.Tests.Chat;
+namespace LocalLlm.TestSupport;
 
 /// <summary>The reference: a plain ORT GenAI greedy loop, as the library's own samples write it.</summary>
 internal static class RawLoop
 {
+    /// <summary>Greedy decoding through the raw Generator, stopping at eos or after <paramref name="newTokens"/>.</summary>
     public static int[] Greedy(Model model, int[] prompt, int newTokens)
     {
         using var p = new GeneratorParams(model);
@@ -13,7 +14,7 @@ internal static class RawLoop
         using var g = new Generator(model, p);
         g.AppendTokens(prompt);
         var output = new List<int>();
-        while (!g.IsDone())
+        while (!g.IsDone() && output.Count < newTokens)
         {
             g.GenerateNextToken();
             output.Add(g.GetNextTokens()[0]);

@@ -1,0 +1,2 @@
+// Namespaces that many of this project's test files use.
+global using Microsoft.ML.OnnxRuntimeGenAI;
