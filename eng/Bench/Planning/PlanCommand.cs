@@ -88,9 +88,9 @@ internal static class PlanCommand
                 output.WriteLine(InferencePlanner.Estimate(shape, workload).ToMarkdownTable());
                 if (parse.GetValue(budget) is double gib)
                 {
-                    InferenceRecommendation r = InferencePlanner.Recommend(shape, (long)(gib * 1024 * 1024 * 1024), workload.MaxLength, workload.Concurrency);
+                    InferenceRecommendation r = InferencePlanner.Recommend(shape, (long)(gib * 1024 * 1024 * 1024), workload.MaxLength, workload.Concurrency, prefillChunk: workload.PrefillChunk);
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"Budget {gib:0.##} GiB: max length {r.MaxLength} at {r.AtConcurrency} sequence(s); {r.MaxConcurrency} concurrent sequence(s) at max length {r.AtMaxLength} (worst case: full-length prompts prefilled at once)."));
+                        $"Budget {gib:0.##} GiB: max length {r.MaxLength} at {r.AtConcurrency} sequence(s); {r.MaxConcurrency} concurrent sequence(s) at max length {r.AtMaxLength} (worst case: full-length prompts prefilled at once{(workload.PrefillChunk > 0 ? $", {workload.PrefillChunk} tokens per step" : "")})."));
                 }
                 return 0;
             }

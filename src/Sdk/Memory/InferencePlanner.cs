@@ -250,27 +250,30 @@ public static class InferencePlanner
     /// <summary>
     /// Recommends the largest max length (at <paramref name="concurrency"/> sequences) and the most concurrent
     /// sequences (at <paramref name="maxLength"/>) that fit in <paramref name="budgetBytes"/>. Assumes the worst
-    /// case: every sequence prefilled in one step with a full-length prompt.
+    /// case: every sequence prefilled at once with a full-length prompt (in steps of <paramref name="prefillChunk"/> tokens).
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="budgetBytes">The memory budget.</param>
     /// <param name="maxLength">The max length to find a concurrency for.</param>
     /// <param name="concurrency">The concurrency to find a max length for.</param>
     /// <param name="overhead">Runtime overhead; default <see cref="RuntimeOverhead.ForCpu"/> of the model's precision.</param>
+    /// <param name="prefillChunk">Prompt tokens per prefill step (<see cref="InferenceWorkload.PrefillChunk"/>); 0, the default, the whole prompt in one step.</param>
     /// <returns>The recommendation; zeros when even one token does not fit.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A number is not positive.</exception>
-    public static InferenceRecommendation Recommend(ModelShape model, long budgetBytes, int maxLength, int concurrency = 1, RuntimeOverhead? overhead = null)
+    /// <exception cref="ArgumentOutOfRangeException">A number is not positive, or <paramref name="prefillChunk"/> is negative.</exception>
+    public static InferenceRecommendation Recommend(ModelShape model, long budgetBytes, int maxLength, int concurrency = 1, RuntimeOverhead? overhead = null,
+        int prefillChunk = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(budgetBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(concurrency);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
         model.Validate();
         overhead ??= RuntimeOverhead.ForCpu(model.Precision);
 
         bool Fits(int length, int streams) =>
-            Estimate(model, new InferenceWorkload(length, length, streams), overhead).DeviceBytes <= budgetBytes;
+            Estimate(model, new InferenceWorkload(length, length, streams) { PrefillChunk = prefillChunk }, overhead).DeviceBytes <= budgetBytes;
 
         int limit = model.ContextLength > 0 ? model.ContextLength : 1 << 20;
         int bestLength = LargestFitting(1, limit, n => Fits(n, concurrency));

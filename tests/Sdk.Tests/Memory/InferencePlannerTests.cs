@@ -241,6 +241,25 @@ public sealed class InferencePlannerTests
     }
 
     [Fact]
+    public void Recommend_ChunkedPrefill_FitsLongerContextsInTheSameBudget()
+    {
+        ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Int4);
+        long budget = 1536L * 1024 * 1024; // chunked, the longest fitting length stays under the 32,768-token context
+        const int chunk = InferenceWorkload.LocalLlmPrefillChunk;
+        InferenceRecommendation oneStep = InferencePlanner.Recommend(qwen, budget, maxLength: 4096);
+        InferenceRecommendation chunked = InferencePlanner.Recommend(qwen, budget, maxLength: 4096, prefillChunk: chunk);
+
+        // One step holds logits for the whole prompt (2.3 GiB at 2,048 tokens); chunks hold 256 positions' worth.
+        Assert.True(chunked.MaxLength > 4 * oneStep.MaxLength, $"chunked {chunked.MaxLength} vs one step {oneStep.MaxLength}");
+        Assert.True(chunked.MaxLength < qwen.ContextLength);
+        Assert.True(chunked.MaxConcurrency > oneStep.MaxConcurrency, $"chunked {chunked.MaxConcurrency} vs one step {oneStep.MaxConcurrency}");
+        var fits = new InferenceWorkload(chunked.MaxLength, chunked.MaxLength) { PrefillChunk = chunk };
+        Assert.True(InferencePlanner.Estimate(qwen, fits).DeviceBytes <= budget);
+        Assert.True(InferencePlanner.Estimate(qwen, fits with { PromptTokens = chunked.MaxLength + 1, MaxLength = chunked.MaxLength + 1 }).DeviceBytes > budget);
+        Assert.Throws<ArgumentOutOfRangeException>("prefillChunk", () => InferencePlanner.Recommend(qwen, budget, 4096, prefillChunk: -1));
+    }
+
+    [Fact]
     public void Recommend_BudgetBelowWeights_ReturnsZeros()
     {
         InferenceRecommendation r = InferencePlanner.Recommend(KnownShapes.Llama32_1B(), 100L * 1024 * 1024, 512);
