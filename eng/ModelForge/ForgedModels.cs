@@ -28,8 +28,7 @@ public static class ForgedModels
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         string root = cacheRoot ?? DefaultCacheRoot;
-        // The forge's own build identity is part of the key: a changed forge never reuses folders of an older one.
-        string key = $"{options.CanonicalKey}|{typeof(Forge).Assembly.ManifestModule.ModuleVersionId:N}";
+        string key = $"{options.CanonicalKey}|{BuildId}";
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
         string folder = Path.Combine(root, $"{options.Design.ToString().ToLowerInvariant()}-{hash}");
         if (Directory.Exists(folder))
@@ -42,6 +41,7 @@ public static class ForgedModels
             Forge.Write(options, temp);
             File.WriteAllText(Path.Combine(temp, "forge-options.txt"), key + "\n");
             Directory.Move(temp, folder);
+            PruneOtherBuilds(root, StaleAfter);
         }
         catch (IOException) when (Directory.Exists(folder))
         {
@@ -53,5 +53,45 @@ public static class ForgedModels
                 Directory.Delete(temp, recursive: true);
         }
         return folder;
+    }
+
+    /// <summary>How old a folder of another forge build must be before <see cref="GetOrCreate"/> deletes it.</summary>
+    public static TimeSpan StaleAfter { get; } = TimeSpan.FromDays(2);
+
+    // The forge's own build identity is part of the key: a changed forge never reuses folders of an older one.
+    private static string BuildId { get; } = typeof(Forge).Assembly.ManifestModule.ModuleVersionId.ToString("N");
+
+    /// <summary>
+    /// Deletes cached folders written by other forge builds (and abandoned temporary folders) older than
+    /// <paramref name="olderThan"/>. Every rebuild of the forge gets a new identity, so without this the cache grows by
+    /// each build's models (tens of GB on a machine that builds often). Best effort: a folder in use is skipped.
+    /// </summary>
+    /// <param name="root">The cache root.</param>
+    /// <param name="olderThan">Minimum age (last write time) of a folder to delete.</param>
+    /// <returns>The number of folders deleted.</returns>
+    public static int PruneOtherBuilds(string root, TimeSpan olderThan)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (!Directory.Exists(root))
+            return 0;
+        DateTime cutoff = DateTime.UtcNow - olderThan;
+        int deleted = 0;
+        foreach (string folder in Directory.EnumerateDirectories(root))
+        {
+            string options = Path.Combine(folder, "forge-options.txt");
+            bool ours = File.Exists(options) && File.ReadAllText(options).TrimEnd().EndsWith("|" + BuildId, StringComparison.Ordinal);
+            if (ours || Directory.GetLastWriteTimeUtc(folder) > cutoff)
+                continue;
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+                deleted++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another process may be writing or reading it; the next prune tries again.
+            }
+        }
+        return deleted;
     }
 }

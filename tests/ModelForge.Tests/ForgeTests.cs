@@ -59,6 +59,33 @@ public sealed class ForgeTests
     }
 
     [Fact]
+    public void GetOrCreate_NewFolder_PrunesOnlyOldFoldersOfOtherForgeBuilds()
+    {
+        using var temp = new TempDirectory();
+        DateTime old = DateTime.UtcNow - ForgedModels.StaleAfter - TimeSpan.FromHours(1);
+        string OtherBuild(string name, DateTime written)
+        {
+            string folder = Directory.CreateDirectory(Path.Combine(temp.Path, name)).FullName;
+            File.WriteAllText(Path.Combine(folder, "forge-options.txt"), "design=copy|0123456789abcdef0123456789abcdef\n");
+            Directory.SetLastWriteTimeUtc(folder, written);
+            return folder;
+        }
+        string ours = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Lag = 3 }, temp.Path);
+        Directory.SetLastWriteTimeUtc(ours, old);
+        string stale = OtherBuild("copy-stale", old);
+        string recent = OtherBuild("copy-recent", DateTime.UtcNow);
+        string abandoned = Directory.CreateDirectory(Path.Combine(temp.Path, ".tmp-crashed")).FullName;
+        Directory.SetLastWriteTimeUtc(abandoned, old);
+
+        ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Lag = 4 }, temp.Path); // forges, then prunes
+
+        Assert.False(Directory.Exists(stale), "an old folder of another forge build should be deleted");
+        Assert.False(Directory.Exists(abandoned), "an old abandoned temporary folder should be deleted");
+        Assert.True(Directory.Exists(recent), "another build's recent folder may be in use and should stay");
+        Assert.True(Directory.Exists(ours), "this build's folders should stay, however old");
+    }
+
+    [Fact]
     public void Copy_ChatMlPrompt_EchoesTheUserTailThenStopsAtImEnd()
     {
         // The prompt ends "...<|im_end|>\n<|im_start|>assistant\n" (13 tokens after the user text). With lag 13 + n the
