@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LocalLlm.ModelForge;
 
@@ -35,45 +34,45 @@ public sealed class BadModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Load_MissingFolder_ThrowsNamingTheFolder()
+    public async Task Load_MissingFolder_ThrowsNamingTheFolder()
     {
         string path = Path.Combine(_temp.Path, "nope");
         var e = Assert.Throws<ModelFolderException>(() => LocalModel.Load(path));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("caught ModelFolderException", RunProbe("load", path), StringComparison.Ordinal);
+        Assert.StartsWith("caught ModelFolderException", await RunProbeAsync("load", path), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Load_NoGenAiConfig_ThrowsNamingTheFileAndTheFix()
+    public async Task Load_NoGenAiConfig_ThrowsNamingTheFileAndTheFix()
     {
         string folder = CopyOfForgedModel();
         File.Delete(Path.Combine(folder, "genai_config.json"));
         var e = Assert.Throws<ModelFolderException>(() => LocalModel.Load(folder));
         Assert.Contains("genai_config.json", e.Message, StringComparison.Ordinal);
         Assert.Contains("model builder", e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("caught ModelFolderException", RunProbe("load", folder), StringComparison.Ordinal);
+        Assert.StartsWith("caught ModelFolderException", await RunProbeAsync("load", folder), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Load_CorruptedModelOnnx_ThrowsOnnxRuntimeGenAIExceptionAndDoesNotCrash()
+    public async Task Load_CorruptedModelOnnx_ThrowsOnnxRuntimeGenAIExceptionAndDoesNotCrash()
     {
         string folder = CopyOfForgedModel();
         var bytes = File.ReadAllBytes(Path.Combine(folder, "model.onnx"));
         new Random(7).NextBytes(bytes.AsSpan(bytes.Length / 3, bytes.Length / 3));
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), bytes);
-        string result = RunProbe("load", folder);
+        string result = await RunProbeAsync("load", folder);
         Assert.StartsWith("caught OnnxRuntimeGenAIException", result, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Load_TokenizerIdsBeyondVocab_ThrowsNamingBothSizes()
+    public async Task Load_TokenizerIdsBeyondVocab_ThrowsNamingBothSizes()
     {
         string folder = CopyWithConfig(json => json["model"]!["vocab_size"] = 200); // the byte tokenizer has ids up to 260
         var e = Assert.Throws<ModelFolderException>(() => LocalModel.Load(folder));
         Assert.Contains("260", e.Message, StringComparison.Ordinal);
         Assert.Contains("vocab_size = 200", e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("caught ModelFolderException", RunProbe("load", folder), StringComparison.Ordinal);
+        Assert.StartsWith("caught ModelFolderException", await RunProbeAsync("load", folder), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,44 +109,37 @@ public sealed class BadModelFolderTests : IDisposable
     }
 
     [Fact]
-    public void Decode_TokenOutsideVocabulary_ThrowsBeforeNativeCode()
+    public async Task Decode_TokenOutsideVocabulary_ThrowsBeforeNativeCode()
     {
         using var model = LocalModel.Load(CopyOfForgedModel());
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Decode([65, 999_999]));
         Assert.Contains("999999", e.Message, StringComparison.Ordinal);
         Assert.Contains("vocab_size 261", e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("caught ArgumentOutOfRangeException", RunProbe("out-of-vocab", CopyOfForgedModel()), StringComparison.Ordinal);
+        Assert.StartsWith("caught ArgumentOutOfRangeException", await RunProbeAsync("out-of-vocab", CopyOfForgedModel()), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void RawApi_TokenOutsideVocabulary_IsAnExceptionNotACrash()
+    public async Task RawApi_TokenOutsideVocabulary_IsAnExceptionNotACrash()
     {
         // What we guard against: native code raises (it does not crash) on this machine; we check before it anyway.
-        Assert.StartsWith("caught OnnxRuntimeGenAIException", RunProbe("raw-out-of-vocab", CopyOfForgedModel()), StringComparison.Ordinal);
+        Assert.StartsWith("caught OnnxRuntimeGenAIException", await RunProbeAsync("raw-out-of-vocab", CopyOfForgedModel()), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Requests_OverlongPromptAndNaNTemperature_ThrowClearlyInAChildProcess()
+    public async Task Requests_OverlongPromptAndNaNTemperature_ThrowClearlyInAChildProcess()
     {
         string folder = CopyOfForgedModel();
-        Assert.StartsWith("caught PromptLengthException", RunProbe("overlong", folder), StringComparison.Ordinal);
-        Assert.StartsWith("caught ArgumentOutOfRangeException", RunProbe("nan-temperature", folder), StringComparison.Ordinal);
+        Assert.StartsWith("caught PromptLengthException", await RunProbeAsync("overlong", folder), StringComparison.Ordinal);
+        Assert.StartsWith("caught ArgumentOutOfRangeException", await RunProbeAsync("nan-temperature", folder), StringComparison.Ordinal);
     }
 
     /// <summary>Runs the probe; fails the test if the child did not exit normally.</summary>
-    private static string RunProbe(string kind, string folder)
+    private static async Task<string> RunProbeAsync(string kind, string folder)
     {
         string probe = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("Sdk.Tests", "bin"), Path.Combine("BadInputProbe", "bin"), StringComparison.Ordinal), "LocalLlm.BadInputProbe.dll");
         Assert.True(File.Exists(probe), $"probe not built at {probe}");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(probe);
-        psi.ArgumentList.Add(kind);
-        psi.ArgumentList.Add(folder);
-        using var child = Process.Start(psi)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        string stdout = child.StandardOutput.ReadToEnd();
-        Assert.True(child.WaitForExit(60_000), "the probe hung");
-        Assert.True(child.ExitCode == 0, $"the probe died with exit code {child.ExitCode}: {stderr.Result}");
-        return stdout.Trim();
+        var run = await ChildProcess.DotnetAsync([probe, kind, folder], TimeSpan.FromSeconds(60));
+        Assert.True(run.ExitCode == 0, $"the probe died with exit code {run.ExitCode}: {run.Error}");
+        return run.Output.Trim();
     }
 }

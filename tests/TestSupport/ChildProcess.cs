@@ -1,8 +1,11 @@
 using System.Diagnostics;
 
-namespace LocalLlm.Samples.Tests;
+namespace LocalLlm.TestSupport;
 
-/// <summary>Runs <c>dotnet</c> (a built app, or an SDK command) as a child process and collects its output.</summary>
+/// <summary>
+/// Runs <c>dotnet</c> (a built app, a probe, or an SDK command) as a child process and collects its output; a child that
+/// outlives its timeout is killed, so a hang fails the test instead of stalling the run.
+/// </summary>
 internal static class ChildProcess
 {
     internal sealed record Run(int ExitCode, string Output, string Error)
