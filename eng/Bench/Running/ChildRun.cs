@@ -29,14 +29,19 @@ internal static class ChildRun
     /// <summary>Starts the bench again with <c>child --request json</c> and parses its result line.</summary>
     public static async Task<ChildResult> RunAsync(ChildRequest request, CancellationToken cancellationToken)
     {
+        string line = await RunSelfAsync(["child", "--request", JsonSerializer.Serialize(request)], ResultPrefix, request.Model, cancellationToken);
+        return JsonSerializer.Deserialize<ChildResult>(line, s_json)!;
+    }
+
+    /// <summary>Starts the bench again with <paramref name="args"/> and returns its output line that starts with <paramref name="prefix"/> (without it).</summary>
+    public static async Task<string> RunSelfAsync(IReadOnlyList<string> args, string prefix, string what, CancellationToken cancellationToken)
+    {
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find the bench executable to start a child.");
         psi.FileName = self;
         if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
             psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        psi.ArgumentList.Add("child");
-        psi.ArgumentList.Add("--request");
-        psi.ArgumentList.Add(JsonSerializer.Serialize(request));
+        foreach (string a in args) psi.ArgumentList.Add(a);
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {self}.");
         Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -51,10 +56,10 @@ internal static class ChildRun
             throw;
         }
         string output = await stdout;
-        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith(ResultPrefix, StringComparison.Ordinal));
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
         if (process.ExitCode != 0 || line is null)
-            throw new InvalidOperationException($"Measuring child failed (exit {process.ExitCode}) for {request.Model}: {(await stderr).Trim()}");
-        return JsonSerializer.Deserialize<ChildResult>(line[ResultPrefix.Length..], s_json)!;
+            throw new InvalidOperationException($"Measuring child failed (exit {process.ExitCode}) for {what}: {(await stderr).Trim()}");
+        return line[prefix.Length..];
     }
 
     /// <summary>The child side: runs in a fresh process and prints one result line.</summary>

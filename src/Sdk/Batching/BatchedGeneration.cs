@@ -9,7 +9,7 @@ namespace LocalLlm;
 /// caller cancels or the answer ends early (a stop string), so its batch row stops costing work.
 /// </summary>
 internal sealed class BatchedGeneration(LocalModel model, BatchingEngine engine, int[] prompt, GenerationSettings settings, bool toolsEnabled,
-    LocalLlmTelemetry telemetry, ILogger logger, string responseId, RequestScheduler.Admission admission)
+    ModelTelemetry telemetry, ILogger logger, string responseId, RequestScheduler.Admission admission)
 {
     public ChannelReader<GenerationEvent> Start(CancellationToken cancellationToken, out Task completion)
     {

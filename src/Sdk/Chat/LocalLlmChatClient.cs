@@ -20,7 +20,8 @@ public sealed class LocalLlmChatClient : IChatClient
     private readonly LocalModel _model;
     private readonly bool _ownsModel;
     private readonly LocalLlmChatClientOptions _options;
-    private readonly LocalLlmTelemetry _telemetry;
+    private readonly LocalLlmTelemetry _ownedTelemetry;
+    private readonly ModelTelemetry _telemetry;
     private readonly bool _ownsTelemetry;
     private readonly ILogger _logger;
     private readonly KvCachePool? _pool;
@@ -59,9 +60,10 @@ public sealed class LocalLlmChatClient : IChatClient
         _model = model;
         _ownsModel = ownsModel;
         _ownsTelemetry = telemetry is null;
-        _telemetry = telemetry ?? new LocalLlmTelemetry();
+        _ownedTelemetry = telemetry ?? new LocalLlmTelemetry();
+        _telemetry = _ownedTelemetry.For(model.Info.Id, _options.ServiceKey);
         _logger = logger ?? NullLogger.Instance;
-        _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
+        _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _options.MaxCachedGenerators, _telemetry, _logger) : null;
         _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -168,7 +170,7 @@ public sealed class LocalLlmChatClient : IChatClient
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
         // Every beam or candidate row holds its own KV cache for the whole length; these generators are never cached.
         int rows = Math.Max(settings.NumBeams, settings.CandidateCount);
-        long bytes = _model.Info.KvBytesPerToken * GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, null, prompt.Tokens, null).Length * rows;
+        long bytes = CachedGenerator.Footprint(_model.Info, GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, null, prompt.Tokens, null).Length) * rows;
         using var admission = await _scheduler.AdmitAsync(bytes, null, linked.Token).ConfigureAwait(false);
         return (await run(prompt, responseId, linked.Token).ConfigureAwait(false), responseId, admission.QueueTime);
     }
@@ -235,7 +237,7 @@ public sealed class LocalLlmChatClient : IChatClient
         // A batched request holds its own KV rows for its length and never a cached generator.
         var admission = batching is null
             ? await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false)
-            : await _scheduler.AdmitAsync(_model.Info.KvBytesPerToken * plan.Length, null, linked.Token).ConfigureAwait(false);
+            : await _scheduler.AdmitAsync(CachedGenerator.Footprint(_model.Info, plan.Length), null, linked.Token).ConfigureAwait(false);
         TimeSpan queueTime = admission.QueueTime;
         Task? producer = null;
         var answer = conversationId is null ? null : new List<AIContent>();
@@ -356,7 +358,7 @@ public sealed class LocalLlmChatClient : IChatClient
         if (_batching.IsValueCreated) _batching.Value?.Dispose();
         _pool?.Dispose();
         if (_ownsModel) _model.Dispose();
-        if (_ownsTelemetry) _telemetry.Dispose();
+        if (_ownsTelemetry) _ownedTelemetry.Dispose();
         // _disposing and _scheduler stay alive: requests still unwinding may touch them; they hold no native resources.
     }
 }

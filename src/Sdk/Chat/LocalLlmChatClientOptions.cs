@@ -68,6 +68,15 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: 1 GiB.</value>
     public long KvCacheBudgetBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// Idle generators kept for reuse at most; one more evicts the least recently used. Each holds its KV cache and a
+    /// fixed native overhead (RSS per cached generator, measured in docs/kv-cache.md: about 0.3 MiB on the demo model,
+    /// 13 MiB on a Qwen2.5-0.5B shape), so this bounds memory on models whose KV caches are too small for
+    /// <see cref="KvCacheBudgetBytes"/> to bind.
+    /// </summary>
+    /// <value>Default: 64.</value>
+    public int MaxCachedGenerators { get; set; } = 64;
+
     /// <summary>Conversations (by <see cref="ChatOptions.ConversationId"/>) whose message history is remembered; the least recently used is forgotten first.</summary>
     /// <value>Default: 1024.</value>
     public int MaxConversations { get; set; } = 1024;
@@ -80,6 +89,9 @@ public sealed class LocalLlmChatClientOptions
     /// <value>Default: <see cref="BatchingMode.Off"/>.</value>
     public BatchingMode Batching { get; set; } = BatchingMode.Off;
 
+    /// <summary>The service key of a keyed registration (<c>AddKeyedLocalLlm</c>): every metric carries it as <c>localllm.model.key</c>.</summary>
+    internal string? ServiceKey { get; set; }
+
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
 
@@ -89,6 +101,7 @@ public sealed class LocalLlmChatClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueueLength, 0, nameof(MaxQueueLength));
         ArgumentOutOfRangeException.ThrowIfLessThan(KvCacheBudgetBytes, 1L << 20, nameof(KvCacheBudgetBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConversations, 1, nameof(MaxConversations));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCachedGenerators, 1, nameof(MaxCachedGenerators));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxOutputTokens, 1, nameof(DefaultMaxOutputTokens));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
         if (!Enum.IsDefined(Batching)) throw new ArgumentOutOfRangeException(nameof(Batching), Batching, "Batching must be Off or Auto.");

@@ -29,9 +29,10 @@ internal sealed class CachedGenerator : IDisposable
         }
         Key = key;
         MaxLength = maxLength;
-        SharesBuffer = model.Info.SharesKvBuffer;
-        BytesPerToken = model.Info.KvBytesPerToken;
+        _info = model.Info;
     }
+
+    private readonly ModelInfo _info;
 
     public Generator Generator { get; }
 
@@ -42,9 +43,7 @@ internal sealed class CachedGenerator : IDisposable
     public int MaxLength { get; }
 
     /// <summary>GQA with a shared past/present buffer: the KV buffer is allocated for <see cref="MaxLength"/> up front.</summary>
-    public bool SharesBuffer { get; }
-
-    public long BytesPerToken { get; }
+    public bool SharesBuffer => _info.SharesKvBuffer;
 
     /// <summary>The token sequence when it was last parked.</summary>
     public int[] Tokens { get; private set; } = [];
@@ -58,10 +57,20 @@ internal sealed class CachedGenerator : IDisposable
     /// <summary>Set when a request stopped it mid-step (terminate flag, native error): its state is unknown, never reuse it.</summary>
     public bool Broken { get; set; }
 
-    /// <summary>KV-cache bytes it holds: the whole allocation with a shared buffer, else the cached tokens.</summary>
-    public long Bytes => BytesFor(SharesBuffer ? MaxLength : Tokens.Length);
+    /// <summary>Bytes it holds (<see cref="Footprint"/>): the whole allocation with a shared buffer, else the cached tokens.</summary>
+    public long Bytes => Footprint(_info, SharesBuffer ? MaxLength : Tokens.Length);
 
-    public long BytesFor(int tokens) => tokens * BytesPerToken;
+    /// <summary>Native bytes outside the KV cache that every generator holds (ORT GenAI state, input and position buffers).</summary>
+    internal const long FixedOverheadBytes = 128 * 1024;
+
+    /// <summary>
+    /// What one generator holding <paramref name="tokens"/> KV positions keeps resident, as measured (RSS per cached
+    /// generator, docs/kv-cache.md): the KV cache (twice over without a shared buffer: past and present tensors are
+    /// separate), the logits of its last step and a working copy (2 × vocab × 4 bytes), and
+    /// <see cref="FixedOverheadBytes"/>. The admission budget and the pool charge this, not the KV bytes alone.
+    /// </summary>
+    internal static long Footprint(ModelInfo info, int tokens) =>
+        (info.SharesKvBuffer ? 1 : 2) * info.KvBytesPerToken * tokens + 2L * info.VocabSize * sizeof(float) + FixedOverheadBytes;
 
     public static CachedGenerator Create(LocalModel model, GenerationSettings settings, int promptLength, int maxLength, GeneratorKey? key) =>
         new(model, settings, promptLength, maxLength, key);

@@ -7,7 +7,7 @@ namespace LocalLlm;
 /// <remarks>
 /// With a shared past/present buffer (GQA) ORT GenAI allocates the KV cache for max_length when the generator is
 /// created, so a reusable generator gets head room for later turns: 1.5 × the needed length rounded up to a multiple
-/// of 512 (at most the context), and its bytes are that whole allocation. A conversation that outgrows it takes a
+/// of 512 (at most the context), and its bytes are that whole allocation (plus the rest of its footprint, <see cref="CachedGenerator.Footprint"/>). A conversation that outgrows it takes a
 /// fresh, larger generator: one full prefill each time it grows by half. Without a shared buffer the cache
 /// grows with the tokens, so a reusable generator gets max_length = context at no memory cost and is charged for its
 /// tokens. Generators that cannot be reused get exactly the needed length.
@@ -24,7 +24,7 @@ internal sealed record GeneratorPlan(GeneratorKey? Key, int Length, int MaxLengt
             : info.SharesKvBuffer ? (int)Math.Min(info.ContextLength, (length + length / 2L + AllocationStep - 1) / AllocationStep * AllocationStep)
             : info.ContextLength;
         var candidate = key is null ? null : pool!.Peek(prompt, key, length, conversationId);
-        long bytes = info.KvBytesPerToken * (info.SharesKvBuffer ? candidate?.MaxLength ?? maxLength : length);
+        long bytes = CachedGenerator.Footprint(info, info.SharesKvBuffer ? candidate?.MaxLength ?? maxLength : length);
         return new GeneratorPlan(key, length, maxLength, bytes, candidate);
     }
 }

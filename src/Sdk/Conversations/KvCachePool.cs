@@ -4,28 +4,31 @@ namespace LocalLlm;
 
 /// <summary>
 /// Idle generators with their KV caches, least recently used first. A request whose prompt extends a cached
-/// sequence takes that generator and appends only the new tokens. The scheduler keeps idle + active KV bytes under
-/// the budget by calling <see cref="Reclaim"/>; this class does its own locking and owns what it holds.
+/// sequence takes that generator and appends only the new tokens. The scheduler keeps idle + active bytes
+/// (<see cref="CachedGenerator.Footprint"/>) under the budget by calling <see cref="Reclaim"/>; the pool itself keeps
+/// at most <c>maxGenerators</c>. This class does its own locking and owns what it holds.
 /// </summary>
 internal sealed class KvCachePool : IDisposable
 {
     private readonly LinkedList<CachedGenerator> _idle = new(); // First = least recently used.
     private readonly object _lock = new();
-    private readonly LocalLlmTelemetry _telemetry;
+    private readonly int _maxGenerators;
+    private readonly ModelTelemetry _telemetry;
     private readonly ILogger _logger;
     private readonly CancellationTokenRegistration _modelStopping;
     private long _bytes;
     private bool _disposed;
 
-    public KvCachePool(LocalModel model, LocalLlmTelemetry telemetry, ILogger logger)
+    public KvCachePool(LocalModel model, int maxGenerators, ModelTelemetry telemetry, ILogger logger)
     {
+        _maxGenerators = maxGenerators;
         _telemetry = telemetry;
         _logger = logger;
         // Parked generators keep the native model alive: let it go when the model is disposed.
         _modelStopping = model.Stopping.Register(static p => ((KvCachePool)p!).Dispose(), this);
     }
 
-    /// <summary>KV-cache bytes held by idle generators.</summary>
+    /// <summary>Bytes held by idle generators (<see cref="CachedGenerator.Footprint"/>).</summary>
     public long Bytes { get { lock (_lock) return _bytes; } }
 
     public int Count { get { lock (_lock) return _idle.Count; } }
@@ -55,7 +58,7 @@ internal sealed class KvCachePool : IDisposable
             {
                 _idle.Remove(node);
                 taken = node.Value;
-                Account(-taken.Bytes);
+                Account(-taken.Bytes, -1);
             }
         }
         _telemetry.KvCacheLookups.Add(1, new KeyValuePair<string, object?>("localllm.kv_cache.hit", taken is not null));
@@ -80,15 +83,19 @@ internal sealed class KvCachePool : IDisposable
         return best;
     }
 
-    /// <summary>Parks a generator after its request (it becomes the most recently used), or disposes it when it cannot be reused.</summary>
+    /// <summary>
+    /// Parks a generator after its request (it becomes the most recently used), or disposes it when it cannot be reused.
+    /// With more than <c>maxGenerators</c> parked, the least recently used one is evicted.
+    /// </summary>
     public void Add(CachedGenerator generator)
     {
         lock (_lock)
         {
             if (!_disposed && !generator.Broken && generator.Key is not null && generator.Tokens.Length > 1)
             {
+                while (_idle.Count >= _maxGenerators) Evict(_idle.First!);
                 _idle.AddLast(generator);
-                Account(generator.Bytes);
+                Account(generator.Bytes, 1);
                 return;
             }
         }
@@ -106,26 +113,30 @@ internal sealed class KvCachePool : IDisposable
             while (_bytes > maxBytes && node is not null)
             {
                 var next = node.Next;
-                if (node.Value != keep)
-                {
-                    _idle.Remove(node);
-                    long bytes = node.Value.Bytes;
-                    Account(-bytes);
-                    freed += bytes;
-                    node.Value.Dispose();
-                    _telemetry.KvCacheEvictions.Add(1);
-                    Log.KvCacheEvicted(_logger, node.Value.Tokens.Length, bytes, _bytes);
-                }
+                if (node.Value != keep) freed += Evict(node);
                 node = next;
             }
         }
         return freed;
     }
 
-    private void Account(long delta)
+    /// <summary>Under the lock: removes and disposes one idle generator; returns its bytes.</summary>
+    private long Evict(LinkedListNode<CachedGenerator> node)
     {
-        _bytes += delta;
-        _telemetry.KvCacheBytes.Add(delta);
+        _idle.Remove(node);
+        long bytes = node.Value.Bytes;
+        Account(-bytes, -1);
+        node.Value.Dispose();
+        _telemetry.KvCacheEvictions.Add(1);
+        Log.KvCacheEvicted(_logger, node.Value.Tokens.Length, bytes, _bytes);
+        return bytes;
+    }
+
+    private void Account(long bytes, int generators)
+    {
+        _bytes += bytes;
+        _telemetry.KvCacheBytes.Add(bytes);
+        _telemetry.KvCacheGenerators.Add(generators);
     }
 
     /// <summary>Disposes every idle generator; generators parked later are disposed at once.</summary>
@@ -136,8 +147,8 @@ internal sealed class KvCachePool : IDisposable
             if (_disposed) return;
             _disposed = true;
             foreach (var g in _idle) g.Dispose();
+            Account(-_bytes, -_idle.Count);
             _idle.Clear();
-            Account(-_bytes);
         }
         _modelStopping.Dispose();
     }

@@ -28,7 +28,9 @@ public sealed class LocalLlmTelemetry : IDisposable
         ActiveRequests = _meter.CreateUpDownCounter<long>("localllm.requests.active", "{request}", "Requests generating now.");
         KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached generator; tag localllm.kv_cache.hit says whether one was reused.");
         KvCacheReusedTokens = _meter.CreateCounter<long>("localllm.kv_cache.reused_tokens", "{token}", "Prompt tokens served from a cached KV state instead of prefill.");
-        KvCacheBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.bytes", "By", "KV-cache bytes held by idle cached generators.");
+        KvCacheBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.bytes", "By", "Bytes held by idle cached generators: their KV caches plus the measured per-generator overhead (docs/kv-cache.md).");
+        KvCacheActiveBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.active_bytes", "By", "Bytes reserved by requests generating now (KV cache plus per-generator overhead).");
+        KvCacheGenerators = _meter.CreateUpDownCounter<long>("localllm.kv_cache.generators", "{generator}", "Idle cached generators.");
         KvCacheEvictions = _meter.CreateCounter<long>("localllm.kv_cache.evictions", "{generator}", "Cached generators evicted to stay within the KV-cache budget.");
         QueueDepth = _meter.CreateUpDownCounter<long>("localllm.scheduler.queue_depth", "{request}", "Requests waiting for admission.");
         QueueTime = _meter.CreateHistogram<double>("localllm.scheduler.queue_time", "s", "Time a request waited for admission.");
@@ -45,10 +47,15 @@ public sealed class LocalLlmTelemetry : IDisposable
     internal Counter<long> KvCacheLookups { get; }
     internal Counter<long> KvCacheReusedTokens { get; }
     internal UpDownCounter<long> KvCacheBytes { get; }
+    internal UpDownCounter<long> KvCacheActiveBytes { get; }
+    internal UpDownCounter<long> KvCacheGenerators { get; }
     internal Counter<long> KvCacheEvictions { get; }
     internal UpDownCounter<long> QueueDepth { get; }
     internal Histogram<double> QueueTime { get; }
     internal Counter<long> SchedulerRejected { get; }
+
+    /// <summary>The instruments as one client records them, tagged with its model (and service key).</summary>
+    internal ModelTelemetry For(string modelId, string? key) => new(this, modelId, key);
 
     /// <summary>Disposes the meter if this object created it.</summary>
     public void Dispose()

@@ -12,7 +12,7 @@ namespace LocalLlm;
 /// the output limit, tool calls, and the timings and usage of the answer.
 /// </summary>
 internal sealed class AnswerStream(LocalModel model, int promptLength, GenerationSettings settings, bool toolsEnabled,
-    ChannelWriter<GenerationEvent> writer, LocalLlmTelemetry telemetry, ILogger logger, string responseId) : IDisposable
+    ChannelWriter<GenerationEvent> writer, ModelTelemetry telemetry, ILogger logger, string responseId) : IDisposable
 {
     private readonly OutputFilter _filter = new(settings.StopSequences, settings.JsonOutput, toolsEnabled);
     private readonly TokenizerStream _decoder = model.CreateTokenizerStream();

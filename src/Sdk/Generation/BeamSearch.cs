@@ -11,7 +11,7 @@ namespace LocalLlm;
 /// messages of one response. Runs on its own thread, checks cancellation per step, and aborts a long prefill
 /// through the terminate flag, like <see cref="GenerationLoop"/>.
 /// </summary>
-internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSettings settings, LocalLlmTelemetry telemetry, ILogger logger, string responseId)
+internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSettings settings, ModelTelemetry telemetry, ILogger logger, string responseId)
 {
     /// <summary>One returned beam: its output tokens (end token removed), text and why it ended.</summary>
     public sealed record Beam(int[] Tokens, string Text, ChatFinishReason Reason);
@@ -29,8 +29,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
             throw new ArgumentException($"WithCandidateCount({settings.CandidateCount}) with beam search returns the best beams, so it cannot exceed WithNumBeams({settings.NumBeams}).", paramName);
     }
 
-    public Task<Result> RunAsync(CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Run(cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task<Result> RunAsync(CancellationToken cancellationToken) => GenerationThreads.Run(() => Run(cancellationToken));
 
     private Result Run(CancellationToken ct)
     {

@@ -10,7 +10,7 @@ namespace LocalLlm;
 /// flag. It owns its generator until it hands it back through the admission (to the KV-cache pool, or disposal).
 /// </summary>
 internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationSettings settings, bool toolsEnabled,
-    LocalLlmTelemetry telemetry, ILogger logger, string responseId, GeneratorPlan plan, KvCachePool? pool,
+    ModelTelemetry telemetry, ILogger logger, string responseId, GeneratorPlan plan, KvCachePool? pool,
     RequestScheduler.Admission admission, string? conversationId)
 {
     private static int s_liveGenerators;
@@ -24,7 +24,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
     public ChannelReader<GenerationEvent> Start(CancellationToken cancellationToken, out Task completion)
     {
         var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        completion = Task.Factory.StartNew(() =>
+        completion = GenerationThreads.Run(() =>
         {
             try
             {
@@ -35,7 +35,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             {
                 channel.Writer.TryComplete(e);
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        });
         return channel.Reader;
     }
 

@@ -13,7 +13,7 @@ namespace LocalLlm;
 /// seeded request is reproducible as a whole. Plain text and at most <see cref="MaxBatch"/> rows only: grammars,
 /// tools, log-probabilities and larger counts take the one-request-per-candidate path.
 /// </summary>
-internal sealed class SampledCandidates(LocalModel model, string promptText, int[] prompt, GenerationSettings settings, LocalLlmTelemetry telemetry, ILogger logger, string responseId)
+internal sealed class SampledCandidates(LocalModel model, string promptText, int[] prompt, GenerationSettings settings, ModelTelemetry telemetry, ILogger logger, string responseId)
 {
     public sealed record Candidate(string Text, ChatFinishReason Reason, int OutputTokens);
 
@@ -27,8 +27,7 @@ internal sealed class SampledCandidates(LocalModel model, string promptText, int
         settings.CandidateCount is > 1 and <= MaxBatch && settings.NumBeams == 1 && settings.Guidance is null && !settings.LogProbabilities
         && options?.Tools is not { Count: > 0 };
 
-    public Task<Result> RunAsync(CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Run(cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task<Result> RunAsync(CancellationToken cancellationToken) => GenerationThreads.Run(() => Run(cancellationToken));
 
     private Result Run(CancellationToken ct)
     {

@@ -93,6 +93,7 @@ public static class LocalLlmServiceCollectionExtensions
             MaxConversations = o.MaxConversations,
             ChatTemplate = o.ChatTemplate,
             Truncation = o.Truncation,
+            ServiceKey = name == Options.Options.DefaultName ? null : name,
         };
         return new LocalLlmChatClient(model, clientOptions, sp.GetRequiredService<LocalLlmTelemetry>(), sp.GetService<ILogger<LocalLlmChatClient>>());
     }

@@ -17,12 +17,12 @@ internal sealed class RequestScheduler
     private readonly int _maxQueue;
     private readonly long _budget;
     private readonly KvCachePool? _pool;
-    private readonly LocalLlmTelemetry _telemetry;
+    private readonly ModelTelemetry _telemetry;
     private readonly ILogger _logger;
     private int _active;
     private long _activeBytes;
 
-    public RequestScheduler(int maxActive, int maxQueue, long budgetBytes, KvCachePool? pool, LocalLlmTelemetry telemetry, ILogger logger)
+    public RequestScheduler(int maxActive, int maxQueue, long budgetBytes, KvCachePool? pool, ModelTelemetry telemetry, ILogger logger)
     {
         _maxActive = maxActive;
         _maxQueue = maxQueue;
@@ -77,6 +77,7 @@ internal sealed class RequestScheduler
         if (alone) Log.RequestOverBudget(_logger, w.Bytes, _budget);
         _active++;
         _activeBytes += w.Bytes;
+        _telemetry.KvCacheActiveBytes.Add(w.Bytes);
         w.Admission.QueueTime = w.Clock.Elapsed;
         _telemetry.QueueTime.Record(w.Admission.QueueTime.TotalSeconds);
         return true;
@@ -102,6 +103,7 @@ internal sealed class RequestScheduler
         {
             _active--;
             _activeBytes -= admission.Bytes;
+            _telemetry.KvCacheActiveBytes.Add(-admission.Bytes);
             if (park is not null)
             {
                 if (_pool is null) park.Dispose();

@@ -116,11 +116,13 @@ public sealed class KvCacheReuseTests
     [Fact]
     public async Task GetResponseAsync_SmallBudget_EvictsLeastRecentlyUsedAndStaysUnderBudget()
     {
-        // Copy GQA: 1 KiB of KV per token, and a reusable generator allocates at least 512 tokens = 512 KiB.
+        // Copy GQA: 1 KiB of KV per token, and a reusable generator allocates at least 512 tokens = 512 KiB; each also
+        // holds two rows of logits and 128 KiB of other native state (docs/kv-cache.md, measured RSS per cached generator).
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
         using var model = LocalModel.Load(folder);
         Assert.Equal(1024, model.Info.KvBytesPerToken);
-        const long budget = 2L << 20; // four generators
+        long generator = 512 * 1024 + 2L * model.Info.VocabSize * 4 + 128 * 1024;
+        long budget = 4 * generator; // four generators
         using var meters = new TestMeters();
         using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { KvCacheBudgetBytes = budget }, meters.Telemetry);
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 8 };
@@ -129,7 +131,8 @@ public sealed class KvCacheReuseTests
         foreach (var c in conversations) c.AddRange((await client.GetResponseAsync(c, options)).Messages);
 
         Assert.True(meters.Peak("localllm.kv_cache.bytes") <= budget, $"peak {meters.Peak("localllm.kv_cache.bytes")} > {budget}");
-        Assert.Equal(4 * 512 * 1024, meters.Sum("localllm.kv_cache.bytes"));
+        Assert.Equal(4 * generator, meters.Sum("localllm.kv_cache.bytes"));
+        Assert.Equal(4, meters.Sum("localllm.kv_cache.generators"));
         Assert.Equal(4, meters.Sum("localllm.kv_cache.evictions"));
 
         // The four most recent conversations are still cached, the four oldest were evicted.
@@ -141,6 +144,28 @@ public sealed class KvCacheReuseTests
             else Assert.Equal(0, stats.ReusedPromptTokens);
         }
         Assert.True(meters.Peak("localllm.kv_cache.bytes") <= budget);
+    }
+
+    [Fact]
+    public async Task GetResponseAsync_MoreDistinctRequestsThanMaxCachedGenerators_KeepsOnlyTheMostRecent()
+    {
+        // A model whose KV caches are tiny next to the budget: only the count bounds the pool.
+        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
+        using var model = LocalModel.Load(folder);
+        using var meters = new TestMeters();
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { MaxCachedGenerators = 3 }, meters.Telemetry);
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 8 };
+
+        var conversations = Enumerable.Range(0, 7).Select(i => new List<ChatMessage> { new(ChatRole.User, $"Conversation number {i} begins here.") }).ToList();
+        foreach (var c in conversations) c.AddRange((await client.GetResponseAsync(c, options)).Messages);
+
+        Assert.Equal(3, meters.Sum("localllm.kv_cache.generators"));
+        Assert.Equal(4, meters.Sum("localllm.kv_cache.evictions"));
+        Assert.True(meters.Peak("localllm.kv_cache.generators") <= 3);
+        conversations[6].Add(new ChatMessage(ChatRole.User, "Go on."));
+        Assert.True((await client.GetResponseAsync(conversations[6], options)).GetGenerationStats()!.ReusedPromptTokens > 0, "the most recent conversation should hit");
+        conversations[0].Add(new ChatMessage(ChatRole.User, "Go on."));
+        Assert.Equal(0, (await client.GetResponseAsync(conversations[0], options)).GetGenerationStats()!.ReusedPromptTokens);
     }
 
     [Fact]

@@ -135,4 +135,43 @@ public sealed class AddLocalLlmTests
         Assert.Contains("localllm.output.tokens", seen);
         Assert.Contains("localllm.requests.active", seen);
     }
+
+    [Fact]
+    public async Task AddKeyedLocalLlm_Metrics_EveryMeasurementCarriesModelAndKey()
+    {
+        // Two keys over the same folder: the same model id, so only the key keeps their series apart.
+        using var sp = Build(s =>
+        {
+            s.AddKeyedLocalLlm("a", o => o.ModelPath = CopyFolder);
+            s.AddKeyedLocalLlm("b", o => o.ModelPath = CopyFolder);
+        });
+        var factory = sp.GetRequiredService<IMeterFactory>();
+        var measurements = new List<(string Name, long Value, Dictionary<string, object?> Tags)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (ReferenceEquals(i.Meter.Scope, factory) && i.Meter.Name == "LocalLlm") l.EnableMeasurementEvents(i); };
+        void Record(Instrument i, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var copy = new Dictionary<string, object?>();
+            foreach (var t in tags) copy[t.Key] = t.Value;
+            lock (measurements) measurements.Add((i.Name, value, copy));
+        }
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
+        listener.SetMeasurementEventCallback<double>((i, _, tags, _) => Record(i, 0, tags));
+        listener.Start();
+
+        await sp.GetRequiredKeyedService<IChatClient>("a").GetResponseAsync("Hello there world", new ChatOptions { MaxOutputTokens = 2 });
+        await sp.GetRequiredKeyedService<IChatClient>("b").GetResponseAsync("Hello there world, again", new ChatOptions { MaxOutputTokens = 3 });
+
+        string id = Path.GetFileName(CopyFolder);
+        Assert.NotEmpty(measurements);
+        Assert.All(measurements, m => Assert.Equal(id, m.Tags.GetValueOrDefault("gen_ai.request.model")));
+        Assert.All(measurements, m => Assert.Contains(m.Tags.GetValueOrDefault("localllm.model.key"), new object?[] { "a", "b" }));
+        long Output(string key) => measurements.Where(m => m.Name == "localllm.output.tokens" && (string?)m.Tags["localllm.model.key"] == key).Sum(m => m.Value);
+        Assert.Equal(2, Output("a"));
+        Assert.Equal(3, Output("b"));
+        // In-flight bytes go up while a request runs and back to zero; the idle cache is its own series.
+        Assert.Contains(measurements, m => m.Name == "localllm.kv_cache.active_bytes" && m.Value > 0);
+        Assert.Equal(0, measurements.Where(m => m.Name == "localllm.kv_cache.active_bytes").Sum(m => m.Value));
+        Assert.Equal(1, measurements.Where(m => m.Name == "localllm.kv_cache.generators" && (string?)m.Tags["localllm.model.key"] == "b").Sum(m => m.Value));
+    }
 }

@@ -6,7 +6,7 @@ namespace LocalLlm.Tests.Scheduling;
 public sealed class RequestSchedulerTests
 {
     private static RequestScheduler New(int maxActive, int maxQueue = 16, long budget = 1000) =>
-        new(maxActive, maxQueue, budget, null, new LocalLlmTelemetry(), NullLogger.Instance);
+        new(maxActive, maxQueue, budget, null, new LocalLlmTelemetry().For("test", null), NullLogger.Instance);
 
     [Fact]
     public async Task AdmitAsync_SlotsTaken_WaitersStartInArrivalOrder()
