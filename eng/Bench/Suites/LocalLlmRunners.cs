@@ -11,11 +11,17 @@ internal sealed class LocalLlmEngine : IDisposable
     }
 
     public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
-    {
-        _model = LocalModel.Load(folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
         // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
         // for. The turns suite measures reuse on purpose.
-        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching });
+        : this(folder, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching })
+    {
+    }
+
+    /// <summary>The client with exactly these options (the concurrency suite passes the defaults and distinct prompts).</summary>
+    public LocalLlmEngine(string folder, LocalLlmChatClientOptions options)
+    {
+        _model = LocalModel.Load(folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        Client = new LocalLlmChatClient(_model, options);
     }
 
     public LocalLlmChatClient Client { get; }

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.AI;
 
 namespace LocalLlm;
@@ -26,11 +27,29 @@ public enum BatchingMode
     Auto = 1,
 }
 
-/// <summary>Per-client behaviour of <see cref="LocalLlmChatClient"/>.</summary>
-public sealed class LocalLlmChatClientOptions
+/// <summary>
+/// Per-client behaviour of <see cref="LocalLlmChatClient"/>: the one options model for code and configuration.
+/// <see cref="LocalLlmOptions"/> (what <c>AddLocalLlm</c> binds from the <c>LocalLlm</c> section) extends it with where
+/// the model comes from, so every option here is also a configuration key (<c>LocalLlm:Batching</c>, ...). Code gets an
+/// <see cref="ArgumentOutOfRangeException"/> naming the option from the client's constructor; configuration gets
+/// the messages below when the host starts.
+/// </summary>
+/// <remarks>Not sealed only so that <see cref="LocalLlmOptions"/> can extend it.</remarks>
+public class LocalLlmChatClientOptions
 {
+    /// <summary>
+    /// The default of <see cref="MaxConcurrentRequests"/>: 4 per logical core, at least 4 and at most 64 (8 on a 2-core
+    /// machine). On a CPU, generators admitted together share the cores, so more of them than cores adds no arithmetic
+    /// throughput; but admitting them keeps every stream's time to first token fair (a FIFO queue behind one or two
+    /// running answers made the 8th user wait for seven whole answers: 11.7 s worst TTFT vs 2.4 s for ORT GenAI's own
+    /// client, which admits everyone), and the KV budget still bounds memory, which is what binds for large models.
+    /// Four per core keeps each stream's decode rate usable (a quarter of a core each). docs/concurrency.md.
+    /// </summary>
+    public static int DefaultMaxConcurrentRequests => Math.Clamp(4 * Environment.ProcessorCount, 4, 64);
+
     /// <summary>Output tokens when a request sets no <see cref="ChatOptions.MaxOutputTokens"/>.</summary>
     /// <value>Default: 512.</value>
+    [Range(1, 1_000_000, ErrorMessage = "LocalLlm:DefaultMaxOutputTokens must be between 1 and 1000000.")]
     public int DefaultMaxOutputTokens { get; set; } = 512;
 
     /// <summary>A Jinja chat template that replaces the model's own (tokenizer_config.json <c>chat_template</c>).</summary>
@@ -43,14 +62,20 @@ public sealed class LocalLlmChatClientOptions
 
     /// <summary>What to do when the prompt is longer than the context.</summary>
     /// <value>Default: <see cref="PromptTruncation.Error"/>.</value>
+    [EnumDataType(typeof(PromptTruncation), ErrorMessage = "LocalLlm:Truncation must be Error or DropOldestTurns.")]
     public PromptTruncation Truncation { get; set; } = PromptTruncation.Error;
 
-    /// <summary>Requests generating at the same time; further ones wait in a queue.</summary>
-    /// <value>Default: 1.</value>
-    public int MaxConcurrentRequests { get; set; } = 1;
+    /// <summary>
+    /// Requests generating at the same time (each its own generator, or a row of the batching engine), as long as their
+    /// bytes fit <see cref="KvCacheBudgetBytes"/>; further ones wait in a FIFO queue.
+    /// </summary>
+    /// <value>Default: <see cref="DefaultMaxConcurrentRequests"/> (4 per logical core, 4–64).</value>
+    [Range(1, 64, ErrorMessage = "LocalLlm:MaxConcurrentRequests must be between 1 and 64.")]
+    public int MaxConcurrentRequests { get; set; } = DefaultMaxConcurrentRequests;
 
     /// <summary>Requests waiting for admission at most; one more fails at once with <see cref="ServerBusyException"/>.</summary>
     /// <value>Default: 256.</value>
+    [Range(0, 1_000_000, ErrorMessage = "LocalLlm:MaxQueueLength must be between 0 and 1000000.")]
     public int MaxQueueLength { get; set; } = 256;
 
     /// <summary>
@@ -66,6 +91,7 @@ public sealed class LocalLlmChatClientOptions
     /// more than the whole budget runs alone.
     /// </summary>
     /// <value>Default: 1 GiB.</value>
+    [Range(typeof(long), "1048576", "1099511627776", ErrorMessage = "LocalLlm:KvCacheBudgetBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).")]
     public long KvCacheBudgetBytes { get; set; } = 1L << 30;
 
     /// <summary>
@@ -75,10 +101,12 @@ public sealed class LocalLlmChatClientOptions
     /// <see cref="KvCacheBudgetBytes"/> to bind.
     /// </summary>
     /// <value>Default: 64.</value>
+    [Range(1, 1_000_000, ErrorMessage = "LocalLlm:MaxCachedGenerators must be between 1 and 1000000.")]
     public int MaxCachedGenerators { get; set; } = 64;
 
     /// <summary>Conversations (by <see cref="ChatOptions.ConversationId"/>) whose message history is remembered; the least recently used is forgotten first.</summary>
     /// <value>Default: 1024.</value>
+    [Range(1, 10_000_000, ErrorMessage = "LocalLlm:MaxConversations must be between 1 and 10000000.")]
     public int MaxConversations { get; set; } = 1024;
 
     /// <summary>
@@ -87,6 +115,7 @@ public sealed class LocalLlmChatClientOptions
     /// kernels, so on realistic models greedy answers can differ from unbatched ones (docs/concurrency.md).
     /// </summary>
     /// <value>Default: <see cref="BatchingMode.Off"/>.</value>
+    [EnumDataType(typeof(BatchingMode), ErrorMessage = "LocalLlm:Batching must be Off or Auto.")]
     public BatchingMode Batching { get; set; } = BatchingMode.Off;
 
     /// <summary>The service key of a keyed registration (<c>AddKeyedLocalLlm</c>): every metric carries it as <c>localllm.model.key</c>.</summary>
@@ -94,6 +123,9 @@ public sealed class LocalLlmChatClientOptions
 
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
+
+    /// <summary>A shallow copy (AddLocalLlm gives each client its own, with its service key).</summary>
+    internal LocalLlmChatClientOptions Copy() => (LocalLlmChatClientOptions)MemberwiseClone();
 
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     internal void Validate()

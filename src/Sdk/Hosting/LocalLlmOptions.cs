@@ -2,8 +2,12 @@ using System.ComponentModel.DataAnnotations;
 
 namespace LocalLlm;
 
-/// <summary>Options of <c>services.AddLocalLlm()</c>, bound from the configuration section <c>LocalLlm</c> (or <c>LocalLlm:&lt;key&gt;</c> for keyed models).</summary>
-public sealed class LocalLlmOptions
+/// <summary>
+/// Options of <c>services.AddLocalLlm()</c>, bound from the configuration section <c>LocalLlm</c> (or
+/// <c>LocalLlm:&lt;key&gt;</c> for keyed models): where the model comes from, plus every
+/// <see cref="LocalLlmChatClientOptions"/> (one options model for code and configuration).
+/// </summary>
+public sealed class LocalLlmOptions : LocalLlmChatClientOptions
 {
     /// <summary>The configuration section bound by <c>AddLocalLlm</c>.</summary>
     public const string SectionName = "LocalLlm";
@@ -29,44 +33,6 @@ public sealed class LocalLlmOptions
     /// <value>Default: 0.</value>
     [Range(0, 64, ErrorMessage = "LocalLlm:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
-
-    /// <summary>Output tokens when a request sets no MaxOutputTokens.</summary>
-    /// <value>Default: 512.</value>
-    [Range(1, 1_000_000, ErrorMessage = "LocalLlm:DefaultMaxOutputTokens must be between 1 and 1000000.")]
-    public int DefaultMaxOutputTokens { get; set; } = 512;
-
-    /// <summary>Requests generating at once; further ones wait.</summary>
-    /// <value>Default: 1.</value>
-    [Range(1, 64, ErrorMessage = "LocalLlm:MaxConcurrentRequests must be between 1 and 64.")]
-    public int MaxConcurrentRequests { get; set; } = 1;
-
-    /// <summary>Requests waiting for admission at most; more fail with <see cref="ServerBusyException"/> (HTTP 429).</summary>
-    /// <value>Default: 256.</value>
-    [Range(0, 1_000_000, ErrorMessage = "LocalLlm:MaxQueueLength must be between 0 and 1000000.")]
-    public int MaxQueueLength { get; set; } = 256;
-
-    /// <summary>Reuse cached generators (KV caches) across turns and requests.</summary>
-    /// <value>Default: true.</value>
-    public bool EnableKvCacheReuse { get; set; } = true;
-
-    /// <summary>Bytes of KV cache active requests and cached generators may hold together.</summary>
-    /// <value>Default: 1073741824 (1 GiB).</value>
-    [Range(typeof(long), "1048576", "1099511627776", ErrorMessage = "LocalLlm:KvCacheBudgetBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).")]
-    public long KvCacheBudgetBytes { get; set; } = 1L << 30;
-
-    /// <summary>Conversations (by ChatOptions.ConversationId) whose history is remembered.</summary>
-    /// <value>Default: 1024.</value>
-    [Range(1, 10_000_000, ErrorMessage = "LocalLlm:MaxConversations must be between 1 and 10000000.")]
-    public int MaxConversations { get; set; } = 1024;
-
-    /// <summary>A chat template that replaces the model's own.</summary>
-    /// <value>Default: null.</value>
-    public string? ChatTemplate { get; set; }
-
-    /// <summary>What to do with a prompt longer than the context.</summary>
-    /// <value>Default: <see cref="PromptTruncation.Error"/>.</value>
-    [EnumDataType(typeof(PromptTruncation), ErrorMessage = "LocalLlm:Truncation must be Error or DropOldestTurns.")]
-    public PromptTruncation Truncation { get; set; } = PromptTruncation.Error;
 
     /// <summary>Load the model while the host starts instead of on the first request.</summary>
     /// <value>Default: false (lazy).</value>

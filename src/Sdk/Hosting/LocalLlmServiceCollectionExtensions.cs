@@ -83,18 +83,9 @@ public static class LocalLlmServiceCollectionExtensions
     private static LocalLlmChatClient CreateClient(IServiceProvider sp, LocalModel model, string name)
     {
         var o = sp.GetRequiredService<IOptionsMonitor<LocalLlmOptions>>().Get(name);
-        var clientOptions = new LocalLlmChatClientOptions
-        {
-            DefaultMaxOutputTokens = o.DefaultMaxOutputTokens,
-            MaxConcurrentRequests = o.MaxConcurrentRequests,
-            MaxQueueLength = o.MaxQueueLength,
-            EnableKvCacheReuse = o.EnableKvCacheReuse,
-            KvCacheBudgetBytes = o.KvCacheBudgetBytes,
-            MaxConversations = o.MaxConversations,
-            ChatTemplate = o.ChatTemplate,
-            Truncation = o.Truncation,
-            ServiceKey = name == Options.Options.DefaultName ? null : name,
-        };
+        // LocalLlmOptions is the client's options too: no field-by-field copy to forget a new option in.
+        var clientOptions = o.Copy();
+        clientOptions.ServiceKey = name == Options.Options.DefaultName ? null : name;
         return new LocalLlmChatClient(model, clientOptions, sp.GetRequiredService<LocalLlmTelemetry>(), sp.GetService<ILogger<LocalLlmChatClient>>());
     }
 }

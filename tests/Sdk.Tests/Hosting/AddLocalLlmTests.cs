@@ -62,6 +62,8 @@ public sealed class AddLocalLlmTests
     [Theory]
     [InlineData("MaxConcurrentRequests", "0", "between 1 and 64")]
     [InlineData("DefaultMaxOutputTokens", "-1", "between 1 and 1000000")]
+    [InlineData("Batching", "7", "must be Off or Auto")]
+    [InlineData("MaxCachedGenerators", "0", "between 1 and 1000000")]
     public void AddLocalLlm_OutOfRangeOption_FailsWithItsMessage(string key, string value, string message)
     {
         using var sp = Build(s => s.AddLocalLlm(), new() { ["LocalLlm:ModelPath"] = CopyFolder, [$"LocalLlm:{key}"] = value });
@@ -173,5 +175,16 @@ public sealed class AddLocalLlmTests
         Assert.Contains(measurements, m => m.Name == "localllm.kv_cache.active_bytes" && m.Value > 0);
         Assert.Equal(0, measurements.Where(m => m.Name == "localllm.kv_cache.active_bytes").Sum(m => m.Value));
         Assert.Equal(1, measurements.Where(m => m.Name == "localllm.kv_cache.generators" && (string?)m.Tags["localllm.model.key"] == "b").Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task AddLocalLlm_BatchingFromConfiguration_ReachesTheClient()
+    {
+        string gqa = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 13 + 5 });
+        using var sp = Build(s => s.AddLocalLlm(), new() { ["LocalLlm:ModelPath"] = gqa, ["LocalLlm:Batching"] = "Auto", ["LocalLlm:MaxConcurrentRequests"] = "3" });
+        var client = sp.GetRequiredService<IChatClient>().GetService<LocalLlmChatClient>()!;
+        var response = await client.GetResponseAsync("Hello there world", new ChatOptions { Temperature = 0, MaxOutputTokens = 3 });
+        Assert.Equal("wor", response.Text);
+        Assert.Equal(1, client.Batching!.Submitted); // served by the native engine: Batching came from configuration
     }
 }

@@ -128,6 +128,28 @@ public sealed class ConcurrentRequestsTests
         Assert.Equal(option, e.ParamName);
     }
 
+    [Fact]
+    public async Task GetResponseAsync_DefaultOptions_AdmitsFourRequestsAtOnce()
+    {
+        // Every request waits inside prefill until four are there: with one admitted at a time this would time out.
+        using var model = LocalModel.Load(Folder(AttentionKind.GroupQueryAttention));
+        using var inside = new CountdownEvent(4);
+        var options = new LocalLlmChatClientOptions
+        {
+            PrefillStarting = () =>
+            {
+                if (!inside.IsSet) inside.Signal();
+                Assert.True(inside.Wait(TimeSpan.FromSeconds(20)), "fewer than four requests were generating at once");
+            },
+        };
+        using var client = new LocalLlmChatClient(model, options);
+        var messages = Enumerable.Range(0, 4).Select(i => new List<ChatMessage> { new(ChatRole.User, $"Concurrent user {i} says hello") }).ToList();
+
+        var answers = await Task.WhenAll(messages.Select(m => client.GetResponseAsync(m, new ChatOptions { Temperature = 0, MaxOutputTokens = 8 })));
+
+        for (int i = 0; i < 4; i++) Assert.Equal(Expected(model, messages[i]), answers[i].Text);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (int i = 0; i < 2000 && !condition(); i++) await Task.Delay(5);
