@@ -60,6 +60,7 @@ public sealed class DegenerationGuardChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var list = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         ChatOptions? current = options;
+        DegenerationFinding? previous = null; // per request: concurrent requests through one stage never see each other's
         for (int attempt = 1; ; attempt++)
         {
             var (response, finding, loopStart) = IsMultiple(current)
@@ -67,10 +68,10 @@ public sealed class DegenerationGuardChatClient : DelegatingChatClient
                 : await CollectAsync(list, current, cancellationToken);
             if (finding is null)
             {
-                if (attempt > 1) Annotate(response.AdditionalProperties ??= [], _lastFinding!, attempt, current, resolved: true, null);
+                if (attempt > 1) Annotate(response.AdditionalProperties ??= [], previous!, attempt, current, resolved: true, null);
                 return response;
             }
-            _lastFinding = finding;
+            previous = finding;
             Triggered(finding, attempt);
             if (attempt > Options.MaxRetries)
             {
@@ -161,7 +162,6 @@ public sealed class DegenerationGuardChatClient : DelegatingChatClient
         base.Dispose(disposing);
     }
 
-    private DegenerationFinding? _lastFinding;
 
     /// <summary>Beams and several candidates cannot stream: check each returned message.</summary>
     private static bool IsMultiple(ChatOptions? options) => options?.AdditionalProperties is { } extra

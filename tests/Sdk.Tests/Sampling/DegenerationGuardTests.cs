@@ -161,6 +161,66 @@ public sealed class DegenerationGuardTests(LoopingModelFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task GetResponseAsync_ConcurrentRequests_EachReportsItsOwnLoop()
+    {
+        // A loops with period 3, then B loops with period 4 while A's retry is held back; A's report must name its own loop.
+        var inner = new InterleavedLoops();
+        using var client = new DegenerationGuardChatClient(inner, Fast(DegenerationRemedy.RepetitionPenalty));
+
+        var a = client.GetResponseAsync([new ChatMessage(ChatRole.User, "a")]);
+        var b = client.GetResponseAsync([new ChatMessage(ChatRole.User, "b")]);
+        var responses = await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(20));
+
+        var reportA = (DegenerationReport)responses[0].AdditionalProperties![DegenerationGuardChatClient.ReportKey]!;
+        var reportB = (DegenerationReport)responses[1].AdditionalProperties![DegenerationGuardChatClient.ReportKey]!;
+        Assert.True(reportA.Resolved && reportB.Resolved);
+        Assert.Equal(3, reportA.Finding.Period);
+        Assert.Equal(4, reportB.Finding.Period);
+    }
+
+    /// <summary>Answers "a" and "b" in a fixed interleaving: A loops, B loops, then A's and B's retries answer well.</summary>
+    private sealed class InterleavedLoops : IChatClient
+    {
+        private readonly TaskCompletionSource _aLooped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _bLooped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _aCalls, _bCalls;
+
+        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            string text;
+            if (messages.Last().Text == "a")
+            {
+                if (Interlocked.Increment(ref _aCalls) == 1) { text = string.Concat(Enumerable.Repeat("la ", 20)); _aLooped.SetResult(); }
+                else { await _bLooped.Task; text = "a calm and varied answer from the first user"; }
+            }
+            else
+            {
+                await _aLooped.Task;
+                if (Interlocked.Increment(ref _bCalls) == 1)
+                {
+                    text = string.Concat(Enumerable.Repeat("ant\n", 10));
+                    _ = Task.Delay(50, CancellationToken.None).ContinueWith(_ => _bLooped.SetResult(), TaskScheduler.Default); // after the guard saw B's loop
+                }
+                else text = "another calm answer, for the second user";
+            }
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, text)) { FinishReason = ChatFinishReason.Stop };
+        }
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var response = await GetResponseAsync(messages, options, cancellationToken);
+            foreach (var update in response.ToChatResponseUpdates()) yield return update;
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public async Task GetResponseAsync_HealthyAnswer_PassesUntouched()
     {
         var inner = new FakeChatClient { Reply = _ => "The quick brown fox jumps over the lazy dog, then naps in the afternoon sun." };
