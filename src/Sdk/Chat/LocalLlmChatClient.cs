@@ -153,7 +153,7 @@ public sealed class LocalLlmChatClient : IChatClient
     private async Task<ChatResponse> SampledCandidatesAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
     {
         var (result, responseId, queueTime) = await RunWholeAsync(messages, options, settings, (prompt, id, ct) =>
-            new SampledCandidates(_model, prompt.Text, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
+            new SampledCandidates(_model, prompt.Tokens, settings, _telemetry, _logger, id).RunAsync(ct), cancellationToken).ConfigureAwait(false);
         return WholeResponse(responseId, [.. result.Candidates.Select(c => (c.Text, c.Reason))], result.Stats with { QueueTime = queueTime });
     }
 

@@ -87,23 +87,13 @@ internal sealed class CachedGenerator : IDisposable
         return prompt[..limit].CommonPrefixLength(Tokens.AsSpan(0, limit));
     }
 
-    /// <summary>
-    /// Prompt tokens per AppendTokens call. ORT GenAI keeps logits for every appended position (vocab × 4 bytes each,
-    /// 0.6 MB per token for a 152k vocabulary): a 2,000-token Qwen2.5-0.5B-shaped prompt in one call peaked at 3.2 GB
-    /// RSS, in 256-token chunks at 1.0 GB, with the same tokens and no slower prefill (docs/kv-cache.md). Only models
-    /// with a shared GQA buffer are chunked: a third-party Concat export failed a multi-token append onto its past
-    /// ("invalid expand shape" in its attention-mask subgraph).
-    /// </summary>
-    internal const int PrefillChunk = Memory.InferenceWorkload.LocalLlmPrefillChunk; // one number, so the planner sizes what the client does
-
-    /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/> in chunks; returns the tokens reused.</summary>
-    public int Prefill(int[] prompt)
+    /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/> (<see cref="LocalLlm.Prefill"/>); returns the tokens reused.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled before or during a chunk.</exception>
+    public int Prefill(int[] prompt, CancellationToken cancellationToken)
     {
         int reused = ReusableLength(prompt);
         if (Tokens.Length > 0) Generator.RewindTo((ulong)reused);
-        int chunk = SharesBuffer ? PrefillChunk : prompt.Length;
-        for (int start = reused; start < prompt.Length; start += chunk)
-            Generator.AppendTokens(prompt.AsSpan(start, Math.Min(chunk, prompt.Length - start)));
+        LocalLlm.Prefill.Append(Generator, prompt.AsSpan(reused), LocalLlm.Prefill.ChunkFor(_info), cancellationToken);
         return reused;
     }
 

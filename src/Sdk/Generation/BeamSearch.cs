@@ -57,11 +57,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
         TimeSpan first = TimeSpan.Zero, last = TimeSpan.Zero, prefill;
         try
         {
-            using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
-            {
-                try { generator.AppendTokens(prompt); }
-                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
-            }
+            Prefill.Append(generator, prompt, Prefill.Whole, ct); // beams cannot be prefilled in chunks (Prefill.Whole)
             prefill = clock.Elapsed;
             while (!generator.IsDone() && steps < settings.MaxOutputTokens)
             {

@@ -80,14 +80,8 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         using var answer = new AnswerStream(model, prompt.Length, settings, toolsEnabled, writer, telemetry, logger, responseId);
         try
         {
-            int reused;
-            // The terminate flag stops a running prefill within milliseconds; the generator is unusable after it.
-            using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
-            {
-                PrefillStarting?.Invoke();
-                try { reused = cached.Prefill(prompt); }
-                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); throw; }
-            }
+            PrefillStarting?.Invoke();
+            int reused = cached.Prefill(prompt, ct); // interruptible chunk by chunk; a cancelled generator is never reused
             answer.PrefillDone(reused);
             if (reused > 0)
             {

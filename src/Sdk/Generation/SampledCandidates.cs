@@ -13,7 +13,7 @@ namespace LocalLlm;
 /// seeded request is reproducible as a whole. Plain text and at most <see cref="MaxBatch"/> rows only: grammars,
 /// tools, log-probabilities and larger counts take the one-request-per-candidate path.
 /// </summary>
-internal sealed class SampledCandidates(LocalModel model, string promptText, int[] prompt, GenerationSettings settings, ModelTelemetry telemetry, ILogger logger, string responseId)
+internal sealed class SampledCandidates(LocalModel model, int[] prompt, GenerationSettings settings, ModelTelemetry telemetry, ILogger logger, string responseId)
 {
     public sealed record Candidate(string Text, ChatFinishReason Reason, int OutputTokens);
 
@@ -37,9 +37,6 @@ internal sealed class SampledCandidates(LocalModel model, string promptText, int
         var eos = model.Info.EosTokenIds;
         int maxLength = (int)Math.Min(model.Info.ContextLength, (long)prompt.Length + settings.MaxOutputTokens);
 
-        using var sequences = model.NativeTokenizer.EncodeBatch(Enumerable.Repeat(promptText, n).ToArray());
-        if (!sequences[0].SequenceEqual(prompt))
-            throw new InvalidOperationException("The prompt did not re-encode to the same tokens for the candidate batch; this is a bug, please report it.");
         using var p = new GeneratorParams(model.NativeModel);
         p.SetSearchOption("batch_size", n);
         GenerationLoop.Apply(p, settings, maxLength, prompt.Length); // no guidance here: Applies() excludes it
@@ -56,11 +53,10 @@ internal sealed class SampledCandidates(LocalModel model, string promptText, int
         TimeSpan first = TimeSpan.Zero, last = TimeSpan.Zero, prefill;
         try
         {
-            using (ct.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator))
-            {
-                try { generator.AppendTokenSequences(sequences); }
-                catch (OnnxRuntimeGenAIException) when (ct.IsCancellationRequested) { ct.ThrowIfCancellationRequested(); }
-            }
+            // n copies of the prompt, row after row, in one append: a batch cannot be prefilled in chunks (Prefill.Whole).
+            int[] rows = new int[n * prompt.Length];
+            for (int i = 0; i < n; i++) prompt.CopyTo(rows, i * prompt.Length);
+            Prefill.Append(generator, rows, Prefill.Whole, ct);
             prefill = clock.Elapsed;
             while (open > 0 && !generator.IsDone() && steps < settings.MaxOutputTokens)
             {

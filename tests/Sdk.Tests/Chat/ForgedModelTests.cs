@@ -60,7 +60,7 @@ public sealed class ForgedModelTests
 
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, filler + "Say it back: " + Sentence)]);
 
-        Assert.True(response.Usage!.InputTokenCount > 2 * CachedGenerator.PrefillChunk);
+        Assert.True(response.Usage!.InputTokenCount > 2 * Prefill.Chunk);
         Assert.Equal(Sentence, response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
     }
