@@ -353,6 +353,7 @@ public sealed class LocalLlmChatClient : IChatClient
         if (serviceType == typeof(LocalModel)) return _model;
         if (serviceType == typeof(Model)) return _model.NativeModel;
         if (serviceType == typeof(Tokenizer)) return _model.NativeTokenizer;
+        if (serviceType == typeof(IConversationHistory)) return _conversations;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
