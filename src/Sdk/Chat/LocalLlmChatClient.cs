@@ -259,7 +259,7 @@ public sealed class LocalLlmChatClient : IChatClient
                         yield return update;
                         break;
                     case GenerationEvent.Finished done:
-                        if (settings.JsonOutput && done.Reason == ChatFinishReason.Stop) ValidateJson(done.FullText ?? "", responseId);
+                        if (settings.JsonOutput) ValidateJson(done.FullText ?? "", responseId, done.Reason == ChatFinishReason.Length ? settings.MaxOutputTokens : null);
                         if (done.ToolCalls is not null) foreach (var c in done.ToolCalls) update.Contents.Add(c);
                         if (conversationId is not null)
                         {
@@ -322,7 +322,8 @@ public sealed class LocalLlmChatClient : IChatClient
         return settings with { Guidance = ("json_schema", GenerationSettings.CompactJsonSchema(schema)), JsonOutput = false };
     }
 
-    private void ValidateJson(string text, string responseId)
+    /// <summary>A JSON answer must parse; one cut by the output limit (<paramref name="cutAt"/> tokens) says so.</summary>
+    private void ValidateJson(string text, string responseId, int? cutAt)
     {
         try
         {
@@ -331,7 +332,9 @@ public sealed class LocalLlmChatClient : IChatClient
         catch (JsonException e)
         {
             Log.InvalidStructuredOutput(_logger, responseId, e.Message);
-            throw new StructuredOutputException($"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
+            throw new StructuredOutputException(cutAt is { } max
+                ? $"The JSON answer was cut at MaxOutputTokens ({max}) before its value closed. Raise MaxOutputTokens or ask for a smaller object."
+                : $"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
         }
     }
 
