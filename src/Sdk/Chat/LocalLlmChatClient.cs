@@ -76,6 +76,12 @@ public sealed class LocalLlmChatClient : IChatClient
         {
             try { return BatchingEngine.Start(_model, _logger); }
             catch (OnnxRuntimeGenAIException e) { reason = $"the native engine could not start ({e.Message.Trim()})"; }
+            // The engine reaches the wrapper's internal model handle and binds C functions the wrapper does not: another
+            // ORT GenAI version may lack either, and that must cost batching, not every request.
+            catch (Exception e) when (e is MissingMemberException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                reason = $"this ONNX Runtime GenAI build does not offer what the engine binds ({e.GetType().Name}: {e.Message.Trim()}); requests run on their own generators";
+            }
         }
         Log.BatchingUnavailable(_logger, _model.Info.Id, reason);
         return null;
@@ -132,6 +138,7 @@ public sealed class LocalLlmChatClient : IChatClient
                 InputTokenCount = responses.Sum(r => r.Usage?.InputTokenCount ?? 0),
                 OutputTokenCount = responses.Sum(r => r.Usage?.OutputTokenCount ?? 0),
                 TotalTokenCount = responses.Sum(r => r.Usage?.TotalTokenCount ?? 0),
+                CachedInputTokenCount = responses.Sum(r => r.Usage?.CachedInputTokenCount ?? 0),
             },
             AdditionalProperties = responses[0].AdditionalProperties,
         };
@@ -180,7 +187,7 @@ public sealed class LocalLlmChatClient : IChatClient
             ModelId = _model.Info.Id,
             CreatedAt = DateTimeOffset.UtcNow,
             FinishReason = answers[0].Reason,
-            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
+            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, CachedInputTokenCount = stats.ReusedPromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
             AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = stats },
         };
 
@@ -269,6 +276,7 @@ public sealed class LocalLlmChatClient : IChatClient
                         update.Contents.Add(new UsageContent(new UsageDetails
                         {
                             InputTokenCount = done.Stats.PromptTokens,
+                            CachedInputTokenCount = done.Stats.ReusedPromptTokens,
                             OutputTokenCount = done.Stats.OutputTokens,
                             TotalTokenCount = done.Stats.PromptTokens + done.Stats.OutputTokens,
                         }));
@@ -348,6 +356,7 @@ public sealed class LocalLlmChatClient : IChatClient
         if (serviceType == typeof(LocalModel)) return _model;
         if (serviceType == typeof(Model)) return _model.NativeModel;
         if (serviceType == typeof(Tokenizer)) return _model.NativeTokenizer;
+        if (serviceType == typeof(IConversationHistory)) return _conversations;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
