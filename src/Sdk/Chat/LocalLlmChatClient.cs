@@ -62,7 +62,7 @@ public sealed class LocalLlmChatClient : IChatClient
         _telemetry = telemetry ?? new LocalLlmTelemetry();
         _logger = logger ?? NullLogger.Instance;
         _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
-        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
+        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger) { ModelId = model.Info.Id };
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
     }

@@ -82,7 +82,7 @@ internal static partial class RequestValidation
                     case FunctionCallContent call:
                         Text(call.Name, nameof(messages), $"messages[{i}] (tool call name)");
                         if (call.Arguments is not null)
-                            foreach (var (name, value) in call.Arguments) Text(name + (value as string), nameof(messages), $"messages[{i}] (tool call arguments)");
+                            foreach (var (name, value) in call.Arguments) Text(name + ArgumentText(value), nameof(messages), $"messages[{i}] (tool call argument '{name}')");
                         break;
                     case FunctionResultContent result when result.Result is string s: Text(s, nameof(messages), $"messages[{i}] (tool result)"); break;
                 }
@@ -246,6 +246,17 @@ internal static partial class RequestValidation
             Schema(f.JsonSchema, option, $"ChatOptions.Tools: the parameter schema of tool '{f.Name}'");
         }
     }
+
+    /// <summary>A tool-call argument's text: a string, or a JSON string element (whose escaped lone surrogate only shows when read).</summary>
+    private static string? ArgumentText(object? value)
+    {
+        if (value is string s) return s;
+        if (value is not JsonElement { ValueKind: JsonValueKind.String } e) return null;
+        try { return e.GetString(); }
+        catch (InvalidOperationException) { return Unreadable; } // not valid UTF-16: Text reports it as a lone surrogate
+    }
+
+    private const string Unreadable = "\ud800";
 
     /// <summary>Text that reaches native code as UTF-8 must be valid UTF-16 (no lone surrogate) and NUL-free (a C string ends there).</summary>
     private static void Text(string? text, string option, string what)
