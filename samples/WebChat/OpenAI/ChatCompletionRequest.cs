@@ -120,6 +120,7 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
 
     private static FunctionCallContent ParseToolCall(JsonElement call, string path)
     {
+        if (call.ValueKind != JsonValueKind.Object) throw new OpenAIRequestException($"'{path}' must be an object with 'id', 'type' and 'function'.", path);
         string id = Str(call, "id", $"{path}.id") ?? throw new OpenAIRequestException($"'{path}.id' is required.", $"{path}.id");
         if (!call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
             throw new OpenAIRequestException($"'{path}.function' is required.", $"{path}.function");

@@ -45,18 +45,17 @@ public static partial class OpenAIChatCompletionsEndpoints
 
     private static async Task CompleteAsync(HttpContext http, ServedModels models, OpenAIEndpointOptions options)
     {
-        var request = await ReadRequestAsync(http, options);
-        if (request is null) return;
-        var served = models.Find(request.Model);
-        if (served is null)
-        {
-            await OpenAIError.WriteAsync(http.Response, StatusCodes.Status404NotFound,
-                $"The model '{request.Model}' does not exist on this server; GET /v1/models lists {string.Join(", ", models.All.Select(m => $"'{m.Name}'"))}.", "model", "model_not_found");
-            return;
-        }
-
         try
         {
+            var request = await ReadRequestAsync(http, options);
+            if (request is null) return;
+            var served = models.Find(request.Model);
+            if (served is null)
+            {
+                await OpenAIError.WriteAsync(http.Response, StatusCodes.Status404NotFound,
+                    $"The model '{request.Model}' does not exist on this server; GET /v1/models lists {string.Join(", ", models.All.Select(m => $"'{m.Name}'"))}.", "model", "model_not_found");
+                return;
+            }
             if (request.Stream) await StreamAsync(http, served.Client, request, served.Name);
             else
             {
