@@ -10,7 +10,7 @@ public sealed class LocalLlmTelemetry : IDisposable
     public const string Name = "LocalLlm";
 
     /// <summary>The tag naming the model (the folder's id) on time-to-first-token, token, rate and queue measurements.</summary>
-    public const string ModelTag = "gen_ai.request.model";
+    internal const string ModelTag = "gen_ai.request.model";
 
     internal static readonly ActivitySource ActivitySource = new(Name);
 
