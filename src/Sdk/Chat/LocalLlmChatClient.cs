@@ -62,7 +62,7 @@ public sealed class LocalLlmChatClient : IChatClient
         _telemetry = telemetry ?? new LocalLlmTelemetry();
         _logger = logger ?? NullLogger.Instance;
         _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
-        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
+        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger) { ModelId = model.Info.Id };
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -266,7 +266,7 @@ public sealed class LocalLlmChatClient : IChatClient
                         yield return update;
                         break;
                     case GenerationEvent.Finished done:
-                        if (settings.JsonOutput && done.Reason == ChatFinishReason.Stop) ValidateJson(done.FullText ?? "", responseId);
+                        if (settings.JsonOutput) ValidateJson(done.FullText ?? "", responseId, done.Reason == ChatFinishReason.Length ? settings.MaxOutputTokens : null);
                         if (done.ToolCalls is not null) foreach (var c in done.ToolCalls) update.Contents.Add(c);
                         if (conversationId is not null)
                         {
@@ -330,7 +330,8 @@ public sealed class LocalLlmChatClient : IChatClient
         return settings with { Guidance = ("json_schema", GenerationSettings.CompactJsonSchema(schema)), JsonOutput = false };
     }
 
-    private void ValidateJson(string text, string responseId)
+    /// <summary>A JSON answer must parse; one cut by the output limit (<paramref name="cutAt"/> tokens) says so.</summary>
+    private void ValidateJson(string text, string responseId, int? cutAt)
     {
         try
         {
@@ -339,7 +340,9 @@ public sealed class LocalLlmChatClient : IChatClient
         catch (JsonException e)
         {
             Log.InvalidStructuredOutput(_logger, responseId, e.Message);
-            throw new StructuredOutputException($"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
+            throw new StructuredOutputException(cutAt is { } max
+                ? $"The JSON answer was cut at MaxOutputTokens ({max}) before its value closed. Raise MaxOutputTokens or ask for a smaller object."
+                : $"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
         }
     }
 
