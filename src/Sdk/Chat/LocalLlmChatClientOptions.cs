@@ -47,6 +47,12 @@ public class LocalLlmChatClientOptions
     /// </summary>
     public static int DefaultMaxConcurrentRequests => Math.Clamp(4 * Environment.ProcessorCount, 4, 64);
 
+    /// <summary>
+    /// How many prompt tokens a GroupQueryAttention model prefills per step: a long prompt is appended in chunks of this
+    /// size, so the logits and activations of a prefill stay bounded (LocalLlm.Memory's planner sizes the same number).
+    /// </summary>
+    public const int PrefillChunkTokens = 256;
+
     /// <summary>Output tokens when a request sets no <see cref="ChatOptions.MaxOutputTokens"/>.</summary>
     /// <value>Default: 512.</value>
     [Range(1, 1_000_000, ErrorMessage = "LocalLlm:DefaultMaxOutputTokens must be between 1 and 1000000.")]

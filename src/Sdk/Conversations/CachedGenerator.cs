@@ -19,7 +19,7 @@ internal sealed class CachedGenerator : IDisposable
         {
             _params = new GeneratorParams(model.NativeModel);
             GenerationLoop.Apply(_params, settings, maxLength, promptLength);
-            Generator = new Generator(model.NativeModel, _params);
+            Generator = RequestValidation.CreateGenerator(model.NativeModel, _params, settings);
         }
         catch
         {

@@ -10,7 +10,7 @@ namespace LocalLlm;
 /// </summary>
 internal sealed class ModelTelemetry
 {
-    public const string ModelTag = "gen_ai.request.model";
+    public const string ModelTag = LocalLlmTelemetry.ModelTag;
     public const string KeyTag = "localllm.model.key";
 
     public ModelTelemetry(LocalLlmTelemetry t, string modelId, string? key)

@@ -58,8 +58,8 @@ internal sealed class AnswerStream(LocalModel model, int promptLength, Generatio
         IReadOnlyList<FunctionCallContent>? calls = null;
         if (toolText is not null)
         {
-            calls = ToolCallParser.Parse(toolText);
-            if (calls is null) rest += toolText; // not a well-formed call: it is just text
+            calls = ToolCallParser.Parse(toolText, settings.ToolNames);
+            if (calls is null) rest += toolText; // not a well-formed call to a declared tool: it is just text
             else Reason = ChatFinishReason.ToolCalls;
         }
         if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
@@ -79,6 +79,7 @@ internal sealed class AnswerStream(LocalModel model, int promptLength, Generatio
         writer.TryWrite(new GenerationEvent.Finished(Reason, stats, calls, logProbabilities, settings.JsonOutput ? _filter.Emitted.ToString() : null));
     }
 
+    /// <summary>Records the answer's measurements, tagged (through ModelTelemetry) with the model and key so several models in one process stay apart.</summary>
     private void Record(GenerationStats stats)
     {
         telemetry.PromptTokens.Add(stats.PromptTokens);

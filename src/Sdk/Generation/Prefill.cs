@@ -18,7 +18,7 @@ internal static class Prefill
     /// with a shared GQA buffer are chunked: a third-party Concat export failed a multi-token append onto its past
     /// ("invalid expand shape" in its attention-mask subgraph).
     /// </summary>
-    internal const int Chunk = Memory.InferenceWorkload.LocalLlmPrefillChunk; // one number, so the planner sizes what the client does
+    internal const int Chunk = LocalLlmChatClientOptions.PrefillChunkTokens; // one public number, so the planner sizes what the client does
 
     /// <summary>Tokens per append for this model: <see cref="Chunk"/> with a shared KV buffer, else everything at once.</summary>
     public static int ChunkFor(ModelInfo info) => info.SharesKvBuffer ? Chunk : Whole;
