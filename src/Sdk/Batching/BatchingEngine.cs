@@ -266,7 +266,7 @@ internal sealed class BatchingEngine : IDisposable
             }
         }
 
-        /// <summary>The same search options <see cref="GenerationLoop.Apply"/> gives a generator; unset ones keep the model's defaults in both.</summary>
+        /// <summary>The same search options <see cref="SearchOptions.Apply"/> gives a generator; unset ones keep the model's defaults in both.</summary>
         private static void Apply(TurnOptionsHandle o, GenerationSettings s)
         {
             Check(OgaTurnOptionsSetMaxGeneratedTokens(o, (ulong)s.MaxOutputTokens), "OgaTurnOptionsSetMaxGeneratedTokens");

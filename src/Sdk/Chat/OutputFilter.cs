@@ -87,10 +87,13 @@ internal sealed class OutputFilter(IReadOnlyList<string> stopSequences, bool jso
         return text;
     }
 
-    private int FirstStop(string text)
+    private int FirstStop(string text) => FirstStop(text, stopSequences);
+
+    /// <summary>Where the earliest of <paramref name="stops"/> begins in <paramref name="text"/>, or -1 (the one stop matcher: streams, beams, candidates).</summary>
+    internal static int FirstStop(string text, IReadOnlyList<string> stops)
     {
         int best = -1;
-        foreach (string stop in stopSequences)
+        foreach (string stop in stops)
         {
             int i = text.IndexOf(stop, StringComparison.Ordinal);
             if (i >= 0 && (best < 0 || i < best)) best = i;

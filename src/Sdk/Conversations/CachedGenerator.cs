@@ -18,7 +18,7 @@ internal sealed class CachedGenerator : IDisposable
         try
         {
             _params = new GeneratorParams(model.NativeModel);
-            GenerationLoop.Apply(_params, settings, maxLength, promptLength);
+            SearchOptions.Apply(_params, settings, maxLength, promptLength);
             Generator = RequestValidation.CreateGenerator(model.NativeModel, _params, settings);
         }
         catch

@@ -64,33 +64,10 @@ internal sealed class AnswerStream(LocalModel model, int promptLength, Generatio
         }
         if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
 
-        var stats = new GenerationStats
-        {
-            PromptTokens = promptLength,
-            ReusedPromptTokens = _reused,
-            OutputTokens = Output,
-            TimeToFirstToken = _firstToken,
-            DecodeTime = _lastToken - _firstToken,
-            PrefillTokensPerSecond = _prefill > TimeSpan.Zero ? (promptLength - _reused) / _prefill.TotalSeconds : 0,
-            DecodeTokensPerSecond = Output > 1 && _lastToken > _firstToken ? (Output - 1) / (_lastToken - _firstToken).TotalSeconds : 0,
-        };
-        Record(stats);
+        var stats = Usage.Measure(promptLength, _reused, Output, 1, _prefill, _firstToken, _lastToken);
+        Usage.Record(telemetry, stats);
         Log.RequestFinished(logger, responseId, Reason.Value, promptLength, Output, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
         writer.TryWrite(new GenerationEvent.Finished(Reason, stats, calls, logProbabilities, settings.JsonOutput ? _filter.Emitted.ToString() : null));
-    }
-
-    /// <summary>Records the answer's measurements, tagged (through ModelTelemetry) with the model and key so several models in one process stay apart.</summary>
-    private void Record(GenerationStats stats)
-    {
-        telemetry.PromptTokens.Add(stats.PromptTokens);
-        telemetry.OutputTokens.Add(stats.OutputTokens);
-        if (stats.OutputTokens > 0) telemetry.TimeToFirstToken.Record(stats.TimeToFirstToken.TotalSeconds);
-        if (stats.PrefillTokensPerSecond > 0) telemetry.PrefillRate.Record(stats.PrefillTokensPerSecond);
-        if (stats.DecodeTokensPerSecond > 0)
-        {
-            telemetry.DecodeRate.Record(stats.DecodeTokensPerSecond);
-            telemetry.TimePerOutputToken.Record(1 / stats.DecodeTokensPerSecond);
-        }
     }
 
     public void Dispose() => _decoder.Dispose();

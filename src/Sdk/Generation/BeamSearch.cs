@@ -40,15 +40,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
         int returned = settings.CandidateCount;
 
         using var p = new GeneratorParams(model.NativeModel);
-        p.SetSearchOption("max_length", maxLength);
-        p.SetSearchOption("do_sample", false);
-        p.SetSearchOption("num_beams", settings.NumBeams);
-        p.SetSearchOption("num_return_sequences", returned);
-        if (settings.LengthPenalty is { } lp) p.SetSearchOption("length_penalty", lp);
-        if (settings.EarlyStopping is { } early) p.SetSearchOption("early_stopping", early);
-        if (settings.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
-        if (settings.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
-        if (settings.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, prompt.Length + min));
+        SearchOptions.Apply(p, settings, maxLength, prompt.Length); // Validate() made it greedy, without guidance
         using var generator = new Generator(model.NativeModel, p);
 
         telemetry.ActiveRequests.Add(1);
@@ -88,7 +80,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
             if (end >= 0) output = output[..end];
             var reason = end >= 0 || (output.Length < settings.MaxOutputTokens && sequence.Length < maxLength) ? ChatFinishReason.Stop : ChatFinishReason.Length;
             string text = model.Decode(output);
-            if (FirstStop(text, settings.StopSequences) is int cut)
+            if (OutputFilter.FirstStop(text, settings.StopSequences) is int cut and >= 0)
             {
                 text = text[..cut];
                 reason = ChatFinishReason.Stop;
@@ -96,29 +88,9 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
             beams.Add(new Beam(output, text, reason));
         }
 
-        var stats = new GenerationStats
-        {
-            PromptTokens = prompt.Length,
-            OutputTokens = steps,
-            TimeToFirstToken = first,
-            DecodeTime = last - first,
-            PrefillTokensPerSecond = prefill > TimeSpan.Zero ? prompt.Length / prefill.TotalSeconds : 0,
-            DecodeTokensPerSecond = steps > 1 && last > first ? (steps - 1) / (last - first).TotalSeconds : 0,
-        };
-        telemetry.PromptTokens.Add(stats.PromptTokens);
-        telemetry.OutputTokens.Add((long)steps * settings.NumBeams);
+        var stats = Usage.Measure(prompt.Length, 0, steps, 1, prefill, first, last);
+        Usage.Record(telemetry, stats, (long)steps * settings.NumBeams);
         Log.RequestFinished(logger, responseId, beams[0].Reason.Value, prompt.Length, steps, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
         return new Result(beams, stats);
-    }
-
-    private static int? FirstStop(string text, IReadOnlyList<string> stops)
-    {
-        int? best = null;
-        foreach (string stop in stops)
-        {
-            int at = text.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && (best is null || at < best)) best = at;
-        }
-        return best;
     }
 }

@@ -112,24 +112,6 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         }
     }
 
-    /// <summary>Sets a new generator's search options; they are fixed for its lifetime (hence <see cref="GeneratorKey"/>).</summary>
-    internal static void Apply(GeneratorParams p, GenerationSettings s, int maxLength, int promptLength)
-    {
-        p.SetSearchOption("max_length", maxLength);
-        p.SetSearchOption("do_sample", s.DoSample);
-        if (s.DoSample)
-        {
-            p.SetSearchOption("temperature", s.Temperature ?? 1.0);
-            if (s.TopP is { } topP) p.SetSearchOption("top_p", topP);
-            if (s.TopK is { } topK) p.SetSearchOption("top_k", topK);
-        }
-        if (s.Seed is { } seed) p.SetSearchOption("random_seed", seed);
-        if (s.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
-        if (s.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
-        if (s.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, promptLength + min));
-        if (s.Guidance is { } g) p.SetGuidance(g.Type, g.Data, false);
-    }
-
     /// <summary>log softmax of the logits the token was sampled from (read right after GenerateNextToken).</summary>
     private static double LogProbability(Generator generator, int token)
     {

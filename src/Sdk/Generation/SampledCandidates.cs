@@ -38,8 +38,7 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
         int maxLength = (int)Math.Min(model.Info.ContextLength, (long)prompt.Length + settings.MaxOutputTokens);
 
         using var p = new GeneratorParams(model.NativeModel);
-        p.SetSearchOption("batch_size", n);
-        GenerationLoop.Apply(p, settings, maxLength, prompt.Length); // no guidance here: Applies() excludes it
+        SearchOptions.Apply(p, settings, maxLength, prompt.Length); // batch_size n; no guidance here: Applies() excludes it
         using var generator = new Generator(model.NativeModel, p);
 
         var streams = new TokenizerStream[n];
@@ -89,17 +88,8 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
 
         var candidates = Enumerable.Range(0, n).Select(i => new Candidate(texts[i].ToString(), reasons[i] ?? ChatFinishReason.Length, counts[i])).ToList();
         int output = counts.Sum();
-        var stats = new GenerationStats
-        {
-            PromptTokens = prompt.Length * n,
-            OutputTokens = output,
-            TimeToFirstToken = first,
-            DecodeTime = last - first,
-            PrefillTokensPerSecond = prefill > TimeSpan.Zero ? prompt.Length * n / prefill.TotalSeconds : 0,
-            DecodeTokensPerSecond = steps > 1 && last > first ? (output - n) / (last - first).TotalSeconds : 0,
-        };
-        telemetry.PromptTokens.Add(stats.PromptTokens);
-        telemetry.OutputTokens.Add(output);
+        var stats = Usage.Measure(prompt.Length * n, 0, output, n, prefill, first, last);
+        Usage.Record(telemetry, stats);
         Log.RequestFinished(logger, responseId, candidates[0].Reason.Value, stats.PromptTokens, output, first.TotalMilliseconds, stats.DecodeTokensPerSecond);
         return new Result(candidates, stats);
     }
@@ -108,13 +98,7 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
     private static bool CutAtStop(StringBuilder text, IReadOnlyList<string> stops)
     {
         if (stops.Count == 0) return false;
-        string s = text.ToString();
-        int best = -1;
-        foreach (string stop in stops)
-        {
-            int at = s.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && (best < 0 || at < best)) best = at;
-        }
+        int best = OutputFilter.FirstStop(text.ToString(), stops);
         if (best < 0) return false;
         text.Length = best;
         return true;
