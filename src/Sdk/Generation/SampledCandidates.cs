@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -42,10 +41,10 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
         using var generator = new Generator(model.NativeModel, p);
 
         var streams = new TokenizerStream[n];
-        var texts = new StringBuilder[n];
+        var filters = new OutputFilter[n]; // the same stop matching as a streamed answer (no tools or JSON here)
         var reasons = new ChatFinishReason?[n];
         var counts = new int[n];
-        for (int i = 0; i < n; i++) { streams[i] = model.CreateTokenizerStream(); texts[i] = new StringBuilder(); }
+        for (int i = 0; i < n; i++) { streams[i] = model.CreateTokenizerStream(); filters[i] = new OutputFilter(settings.StopSequences, jsonOutput: false, toolsEnabled: false); }
         telemetry.ActiveRequests.Add(1);
         var clock = Stopwatch.StartNew();
         int steps = 0, open = n;
@@ -70,8 +69,8 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
                     if (reasons[i] is not null) continue;
                     counts[i]++;
                     if (eos.Contains(next[i])) { reasons[i] = ChatFinishReason.Stop; open--; continue; }
-                    texts[i].Append(streams[i].Decode(next[i]));
-                    if (CutAtStop(texts[i], settings.StopSequences)) { reasons[i] = ChatFinishReason.Stop; open--; }
+                    filters[i].Append(streams[i].Decode(next[i]));
+                    if (filters[i].Stopped) { reasons[i] = ChatFinishReason.Stop; open--; }
                 }
             }
         }
@@ -86,21 +85,12 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
             foreach (var s in streams) s?.Dispose();
         }
 
-        var candidates = Enumerable.Range(0, n).Select(i => new Candidate(texts[i].ToString(), reasons[i] ?? ChatFinishReason.Length, counts[i])).ToList();
+        foreach (var f in filters) f.Finish();
+        var candidates = Enumerable.Range(0, n).Select(i => new Candidate(filters[i].Emitted.ToString(), reasons[i] ?? ChatFinishReason.Length, counts[i])).ToList();
         int output = counts.Sum();
         var stats = Usage.Measure(prompt.Length * n, 0, output, n, prefill, first, last);
         Usage.Record(telemetry, stats);
         Log.RequestFinished(logger, responseId, candidates[0].Reason.Value, stats.PromptTokens, output, first.TotalMilliseconds, stats.DecodeTokensPerSecond);
         return new Result(candidates, stats);
-    }
-
-    /// <summary>Cuts the text at the first stop string, if one is in it.</summary>
-    private static bool CutAtStop(StringBuilder text, IReadOnlyList<string> stops)
-    {
-        if (stops.Count == 0) return false;
-        int best = OutputFilter.FirstStop(text.ToString(), stops);
-        if (best < 0) return false;
-        text.Length = best;
-        return true;
     }
 }
