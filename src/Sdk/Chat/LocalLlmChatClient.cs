@@ -111,6 +111,7 @@ public sealed class LocalLlmChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        // The request's settings are parsed (validated, warnings logged) here, once, whichever path serves it.
         var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
         if (requested.NumBeams > 1)
             return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
@@ -118,7 +119,7 @@ public sealed class LocalLlmChatClient : IChatClient
             return await SampledCandidatesAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
         int candidates = requested.CandidateCount;
         if (candidates == 1)
-            return await CollectAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            return await CollectAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
 
         // Several candidates with grammars, tools or log-probabilities: one request each (seeds seed, seed+1, …), one message each.
         var responses = new List<ChatResponse>(candidates);
@@ -127,7 +128,9 @@ public sealed class LocalLlmChatClient : IChatClient
             ChatOptions one = options!.Clone();
             one.AdditionalProperties!.Remove(LocalLlmOptionKeys.CandidateCount);
             if (one.Seed is { } seed) one.Seed = seed + i;
-            responses.Add(await CollectAsync(messages, one, cancellationToken).ConfigureAwait(false));
+            // Validated again for its own seed; the warnings were logged once above.
+            var settings = GenerationSettings.From(one, _options.DefaultMaxOutputTokens, NullLogger.Instance);
+            responses.Add(await CollectAsync(messages, one, settings, cancellationToken).ConfigureAwait(false));
         }
         var merged = new ChatResponse([.. responses.SelectMany(r => r.Messages)])
         {
@@ -194,10 +197,10 @@ public sealed class LocalLlmChatClient : IChatClient
         };
 
     /// <summary>The streamed updates as one response; the stats and log-probabilities of the last update move to the response.</summary>
-    private async Task<ChatResponse> CollectAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    private async Task<ChatResponse> CollectAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings, CancellationToken cancellationToken)
     {
         var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        await foreach (var update in StreamAsync(messages, options, settings, cancellationToken).ConfigureAwait(false))
             updates.Add(update);
         var response = updates.ToChatResponse();
         if (updates.Count > 0 && updates[^1].AdditionalProperties is { } extra)
@@ -219,8 +222,18 @@ public sealed class LocalLlmChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-
+        // Parsed once here (validated, warnings logged); the stream below only uses the result.
         var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        await foreach (var update in StreamAsync(messages, options, settings, cancellationToken).ConfigureAwait(false))
+            yield return update;
+    }
+
+    /// <summary>One streamed answer for settings already parsed from <paramref name="options"/>.</summary>
+    private async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, GenerationSettings settings,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
         if (settings.NumBeams > 1 || settings.CandidateCount > 1)
             throw new NotSupportedException("Beam search and several candidates need the whole answer before any of it is shown: call GetResponseAsync instead of streaming.");
         bool tools = options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
