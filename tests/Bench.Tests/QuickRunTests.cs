@@ -19,7 +19,7 @@ public sealed class QuickRunTests
         Assert.Contains("## The seed's claims, checked", report, StringComparison.Ordinal);
         Assert.Contains("| CPU |", report, StringComparison.Ordinal);
         Assert.DoesNotContain("(failed)", report, StringComparison.Ordinal);
-        foreach (string suite in new[] { "Overhead", "Precision", "Context length", "Decoding", "Concurrency", "Turns", "Middleware", "Execution provider" })
+        foreach (string suite in new[] { "Overhead", "Precision", "Context length", "Decoding", "Concurrency", "Turns", "Middleware", "Execution provider", "Embeddings" })
             Assert.Contains($"## {suite}", report, StringComparison.Ordinal);
     }
 
