@@ -197,17 +197,46 @@ public sealed class GuardrailsChatClient : DelegatingChatClient
         for (int i = start; i < list.Count; i++)
         {
             var message = list[i];
-            if (message.Role == ChatRole.System || message.Text is not { Length: > 0 } text)
+            if (message.Role == ChatRole.System)
                 continue;
-            var outcome = await _runner.RunAsync(GuardrailStage.Input, text, list, options, isPartial: false, cancellationToken);
-            findings.AddRange(outcome.Findings);
-            if (outcome.Block is not null)
-                return (list, outcome.Block);
-            if (outcome.Text.IsEdited)
-                (edited ??= [.. list])[i] = WithText(message, outcome.Text.Text);
+            if (message.Text is { Length: > 0 } text)
+            {
+                var outcome = await _runner.RunAsync(GuardrailStage.Input, text, list, options, isPartial: false, cancellationToken);
+                findings.AddRange(outcome.Findings);
+                if (outcome.Block is not null)
+                    return (list, outcome.Block);
+                if (outcome.Text.IsEdited)
+                    (edited ??= [.. list])[i] = message = WithText(message, outcome.Text.Text);
+            }
+            // Tool results are input too: a poisoned web page or e-mail a tool returned is an indirect injection.
+            for (int c = 0; c < message.Contents.Count; c++)
+            {
+                if (message.Contents[c] is not FunctionResultContent result || ResultText(result) is not { Length: > 0 } resultText)
+                    continue;
+                var outcome = await _runner.RunAsync(GuardrailStage.Input, resultText, list, options, isPartial: false, cancellationToken);
+                findings.AddRange(outcome.Findings);
+                if (outcome.Block is not null)
+                    return (list, outcome.Block);
+                if (outcome.Text.IsEdited)
+                {
+                    var copy = message.Clone();
+                    copy.Contents = [.. message.Contents];
+                    copy.Contents[c] = new FunctionResultContent(result.CallId, outcome.Text.Text) { Exception = result.Exception };
+                    (edited ??= [.. list])[i] = message = copy;
+                }
+            }
         }
         return (edited ?? list, null);
     }
+
+    // A tool result's text: a string as it is, anything else as the JSON the model would be shown.
+    private static string? ResultText(FunctionResultContent result) => result.Result switch
+    {
+        null => null,
+        string s => s,
+        System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } e => e.GetString(),
+        var other => System.Text.Json.JsonSerializer.Serialize(other, AIJsonUtilities.DefaultOptions.GetTypeInfo(other.GetType())),
+    };
 
     private static bool IsCandidateList(ChatResponse response) =>
         response.Messages.Count > 1 &&
