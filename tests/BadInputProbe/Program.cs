@@ -1,6 +1,9 @@
 // Feeds one kind of bad input to the SDK and prints what was thrown. A native crash would end this
 // process with a signal instead of exit code 0, which is what the tests look for.
+// "fuzz <folder> <seed> <first> <count>" runs seeded bad requests (BadRequests.cs), one line per case.
+using System.Diagnostics;
 using LocalLlm;
+using LocalLlm.BadInputProbe;
 using Microsoft.Extensions.AI;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -33,6 +36,9 @@ try
             using (var client = new LocalLlmChatClient(folder))
                 await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { Temperature = float.NaN });
             break;
+        case "fuzz":
+            return await FuzzAsync(folder, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
         default:
             Console.WriteLine($"unknown case {kind}");
             return 2;
@@ -44,3 +50,39 @@ catch (Exception e)
     Console.WriteLine($"caught {e.GetType().Name}: {e.Message.Split('\n')[0]}");
 }
 return 0;
+
+// Every case must end in a result or an exception a caller can act on: ArgumentException (the option is named),
+// NotSupportedException, PromptLengthException, StructuredOutputException. Anything else, or a case that needs its
+// 30-second limit, is printed as UNEXPECTED with the seed and index that reproduce it.
+static async Task<int> FuzzAsync(string folder, int seed, int first, int count)
+{
+    using var client = new LocalLlmChatClient(folder);
+    int unexpected = 0;
+    for (int i = first; i < first + count; i++)
+    {
+        string what = "?";
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var clock = Stopwatch.StartNew();
+        string outcome;
+        try
+        {
+            // Microsoft.Extensions.AI's own constructors may refuse a fault first (an empty tool name): that counts as caught.
+            (what, var messages, var options) = BadRequests.Create(seed, i);
+            var response = await client.GetResponseAsync(messages, options, limit.Token);
+            outcome = "ok " + response.FinishReason;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PromptLengthException or StructuredOutputException)
+        {
+            outcome = "caught " + e.GetType().Name;
+        }
+        catch (Exception e)
+        {
+            unexpected++;
+            outcome = $"UNEXPECTED {(limit.IsCancellationRequested ? "hang (30 s)" : e.GetType().Name)}: {e.Message.Split('\n')[0]}";
+        }
+        Console.WriteLine($"case {seed}/{i} [{what}] {clock.ElapsedMilliseconds} ms: {outcome}");
+        Console.Out.Flush();
+    }
+    Console.WriteLine($"fuzz done: {count} cases, {unexpected} unexpected");
+    return 0;
+}

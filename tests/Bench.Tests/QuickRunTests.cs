@@ -19,8 +19,37 @@ public sealed class QuickRunTests
         Assert.Contains("## The seed's claims, checked", report, StringComparison.Ordinal);
         Assert.Contains("| CPU |", report, StringComparison.Ordinal);
         Assert.DoesNotContain("(failed)", report, StringComparison.Ordinal);
+        // The quality suite scores the same seeded weights in each precision against fp32: the reference agrees with itself, int4 does not.
+        string[] quality = [.. report[report.IndexOf("## Precision: what lower precision costs", StringComparison.Ordinal)..].Split('\n').Where(l => l.StartsWith("| tiny ", StringComparison.Ordinal))];
+        Assert.Contains(quality, l => l.StartsWith("| tiny fp32", StringComparison.Ordinal) && l.Contains("| 1.000× | 0.0000 | 100.0 % |", StringComparison.Ordinal));
+        Assert.Contains(quality, l => l.StartsWith("| tiny int4 acc4", StringComparison.Ordinal) && !l.Contains("100.0 %", StringComparison.Ordinal));
         foreach (string suite in new[] { "Overhead", "Precision", "Context length", "Decoding", "Concurrency", "Turns", "Middleware", "Execution provider", "Embeddings" })
             Assert.Contains($"## {suite}", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_BusyMachine_RefusesUnlessAllowedAndThenMarksTheReport()
+    {
+        using var dir = new TempDirectory("localllm-bench");
+        using var stop = new CancellationTokenSource();
+        // Keep every core busy while the bench starts, as a build or another benchmark would.
+        Thread[] spinners = [.. Enumerable.Range(0, Environment.ProcessorCount).Select(_ => new Thread(() => { while (!stop.IsCancellationRequested) Thread.SpinWait(1000); }) { IsBackground = true })];
+        foreach (var t in spinners) t.Start();
+        try
+        {
+            var refused = await BenchProcess.RunAsync(TimeSpan.FromMinutes(1), "--suite", "ep", "--out", dir.Path);
+            var allowed = await BenchProcess.RunAsync(TimeSpan.FromMinutes(1), "--suite", "ep", "--allow-busy", "--out", dir.Path);
+
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains("Refusing to benchmark", refused.All, StringComparison.Ordinal);
+            Assert.Equal(0, allowed.ExitCode);
+            Assert.Contains("**BUSY MACHINE:", File.ReadAllText(Path.Combine(dir.Path, "report.md")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            stop.Cancel();
+            foreach (var t in spinners) t.Join();
+        }
     }
 
     [Fact]

@@ -10,6 +10,11 @@ internal static class ReportWriter
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"# LocalLlm benchmark report{(context.Quick ? " (quick smoke run)" : "")}");
         sb.AppendLine();
+        if (context.Machine.BusyAtStart is { } busy)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"> **BUSY MACHINE: {busy} (run with --allow-busy). Timings and ratios in this report are not comparable with a quiet run.**");
+            sb.AppendLine();
+        }
         sb.AppendLine(CultureInfo.InvariantCulture, $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC in {elapsed.TotalMinutes:0.0} minutes with:");
         sb.AppendLine();
         sb.AppendLine("```bash");

@@ -3,7 +3,14 @@ using System.Globalization;
 namespace LocalLlm.Bench.Running;
 
 /// <summary>How a bench run was asked for.</summary>
-internal sealed record BenchOptions(bool Quick, int? Reps, string OutDir, IReadOnlyList<string> Suites, string CommandLine);
+internal sealed record BenchOptions(bool Quick, int? Reps, string OutDir, IReadOnlyList<string> Suites, string CommandLine)
+{
+    /// <summary>Run even when other processes keep the cores busy; the report is then marked as measured on a busy machine.</summary>
+    public bool AllowBusy { get; init; }
+
+    /// <summary>Model folders (a real trained model in several precisions) for the quality suite; the first is the reference.</summary>
+    public IReadOnlyList<string> QualityModels { get; init; } = [];
+}
 
 /// <summary>What every suite shares: options, machine, model folders, findings for the seed section, logging.</summary>
 internal sealed class BenchContext(BenchOptions options, MachineInfo machine, BenchModels models, Action<string> log)

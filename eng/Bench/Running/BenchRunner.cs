@@ -8,7 +8,7 @@ internal static class BenchRunner
 {
     public static IReadOnlyList<ISuite> AllSuites { get; } =
     [
-        new OverheadSuite(), new PrecisionSuite(), new ContextSuite(), new DecodingSuite(),
+        new OverheadSuite(), new PrecisionSuite(), new QualitySuite(), new ContextSuite(), new DecodingSuite(),
         new ConcurrencySuite(), new TurnsSuite(), new MiddlewareSuite(), new EpSuite(), new EmbeddingsSuite(),
     ];
 
@@ -18,9 +18,17 @@ internal static class BenchRunner
             ? [.. AllSuites]
             : options.Suites.Select(name => AllSuites.FirstOrDefault(s => s.Name == name)
                 ?? throw new ArgumentException($"Unknown suite '{name}'; use one of: {string.Join(", ", AllSuites.Select(s => s.Name))}, all.")).ToArray();
+        // Timings are only comparable on a quiet machine: refuse a busy start (or mark the report loudly).
+        double? busy = CpuBusy.BusyCores(TimeSpan.FromSeconds(3));
+        string? busyNote = busy > 0.25 ? $"other processes kept {busy:0.00} of {Environment.ProcessorCount} cores busy in the 3 s before the run" : null;
+        if (busyNote is not null && !options.AllowBusy && !options.Quick) // a quick run is a smoke test, not numbers
+        {
+            AnsiConsole.MarkupLine($"[red]Refusing to benchmark: {Markup.Escape(busyNote)}.[/] Stop them (builds, tests, other benchmarks) and run again, or pass --allow-busy to measure anyway (the report is then marked BUSY).");
+            return 2;
+        }
         Directory.CreateDirectory(options.OutDir);
         long start = Stopwatch.GetTimestamp();
-        var machine = MachineInfo.Probe();
+        var machine = MachineInfo.Probe() with { BusyAtStart = busyNote };
         AnsiConsole.MarkupLine($"[bold]LocalLlm bench[/] {(options.Quick ? "(quick)" : "(full)")} → {Markup.Escape(options.OutDir)}");
         AnsiConsole.MarkupLine($"{Markup.Escape(machine.Cpu)}, {machine.Cores} cores, {machine.MemoryBytes / (1024.0 * 1024 * 1024):0.0} GiB, copy {machine.CopyBandwidthGBps:0.0} GB/s, ORT GenAI {Markup.Escape(machine.OrtGenAI)}");
 

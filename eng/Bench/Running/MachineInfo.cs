@@ -9,6 +9,9 @@ internal sealed record MachineInfo(
     string Cpu, int Cores, long MemoryBytes, double CopyBandwidthGBps, string Os, string Dotnet,
     string OrtGenAI, string Ort, string? CudaUnavailableReason, string LoadAverage)
 {
+    /// <summary>Why the machine was not quiet when the run started (measured from /proc/stat), or null when it was.</summary>
+    public string? BusyAtStart { get; init; }
+
     public static MachineInfo Probe()
     {
         string cpu = "unknown";
@@ -36,15 +39,30 @@ internal sealed record MachineInfo(
             File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown");
     }
 
-    /// <summary>Why the CUDA execution provider cannot run here, or null when it might.</summary>
+    /// <summary>Why the CUDA execution provider cannot run here (every missing piece, by name), or null when all are present.</summary>
     public static string? CudaUnavailable()
     {
-        if (!NativeLibrary.TryLoad("libcuda.so.1", out IntPtr handle))
-            return "no NVIDIA driver: libcuda.so.1 cannot be loaded";
+        // What ONNX Runtime's CUDA provider loads, in the order a user installs them.
+        (string Library, string What)[] needed =
+        [
+            ("libcuda.so.1", "the NVIDIA driver"),
+            ("libcudart.so.12", "the CUDA 12 runtime"),
+            ("libcublas.so.12", "cuBLAS 12"),
+            ("libcudnn.so.9", "cuDNN 9"),
+        ];
+        var missing = needed.Where(n => !CanLoad(n.Library)).Select(n => $"{n.What} ({n.Library} cannot be loaded)").ToList();
+        bool provider = Directory.EnumerateFiles(AppContext.BaseDirectory, "libonnxruntime_providers_cuda.so", SearchOption.AllDirectories).Any();
+        if (!provider)
+            missing.Add("the CUDA runtime package (libonnxruntime_providers_cuda.so is not in the bench's output: add Microsoft.ML.OnnxRuntimeGenAI.Cuda and build with -p:LocalLlmRuntime=cuda)");
+        return missing.Count == 0 ? null : "missing " + string.Join("; ", missing);
+    }
+
+    private static bool CanLoad(string library)
+    {
+        if (!NativeLibrary.TryLoad(library, out IntPtr handle))
+            return false;
         NativeLibrary.Free(handle);
-        string dir = AppContext.BaseDirectory;
-        bool cudaProvider = Directory.EnumerateFiles(dir, "libonnxruntime_providers_cuda.so", SearchOption.AllDirectories).Any();
-        return cudaProvider ? null : "the bench was built with the CPU runtime; rebuild with -p:LocalLlmRuntime=cuda";
+        return true;
     }
 
     // Copies a 256 MiB buffer a few times; best-of to dodge noisy neighbours. Read + write bytes counted.
@@ -89,7 +107,7 @@ internal sealed record MachineInfo(
         sb.AppendLine(CultureInfo.InvariantCulture, $"| cores (logical) | {Cores} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| memory | {MemoryBytes / (1024.0 * 1024 * 1024):0.0} GiB |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| memory copy bandwidth (256 MiB, best of 5, read+write) | {CopyBandwidthGBps:0.0} GB/s |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| load average at start (1, 5, 15 min) | {LoadAverage} (other processes share these cores; ratios within a run are fair, absolute rates are pessimistic) |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| load average at start (1, 5, 15 min) | {LoadAverage} (lags by minutes; the bench checks the cores' use over 3 s instead: {BusyAtStart ?? "quiet"}) |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| OS | {Os} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| .NET | {Dotnet} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| ONNX Runtime GenAI | {OrtGenAI} |");

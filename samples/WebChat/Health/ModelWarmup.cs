@@ -1,9 +1,10 @@
+using LocalLlm.Samples.WebChat.Serving;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace LocalLlm.Samples.WebChat.Health;
 
-/// <summary>Loads the model in the background as the app starts, so /health/live answers at once and /health/ready turns healthy when the model is in memory.</summary>
-internal sealed partial class ModelWarmup(IServiceProvider services, ILogger<ModelWarmup> logger) : BackgroundService
+/// <summary>Loads every served model in the background as the app starts, so /health/live answers at once and /health/ready turns healthy when they are in memory.</summary>
+internal sealed partial class ModelWarmup(ServedModels models, ILogger<ModelWarmup> logger) : BackgroundService
 {
     private volatile string? _error;
 
@@ -15,9 +16,12 @@ internal sealed partial class ModelWarmup(IServiceProvider services, ILogger<Mod
     {
         try
         {
-            var model = services.GetRequiredService<LocalModel>();
+            foreach (var served in models.All)
+            {
+                // Resolving the client loads its model; a client that is not local has no ModelInfo and nothing to load.
+                if (served.Info is { } info) Loaded(logger, served.Name, info.Id, info.Provider);
+            }
             IsReady = true;
-            Loaded(logger, model.Info.Id, model.Info.Provider);
         }
         catch (Exception e) when (e is ModelFolderException or ExecutionProviderException or InvalidOperationException or Microsoft.ML.OnnxRuntimeGenAI.OnnxRuntimeGenAIException)
         {
@@ -26,8 +30,8 @@ internal sealed partial class ModelWarmup(IServiceProvider services, ILogger<Mod
         }
     }, stoppingToken);
 
-    [LoggerMessage(1, LogLevel.Information, "Model {Model} loaded on {Provider}; /health/ready is healthy.")]
-    private static partial void Loaded(ILogger logger, string model, ExecutionProvider provider);
+    [LoggerMessage(1, LogLevel.Information, "Model {Name} ({Model}) loaded on {Provider}.")]
+    private static partial void Loaded(ILogger logger, string name, string model, ExecutionProvider provider);
 
     [LoggerMessage(2, LogLevel.Error, "The model failed to load; /health/ready stays unhealthy.")]
     private static partial void LoadFailed(ILogger logger, Exception exception);

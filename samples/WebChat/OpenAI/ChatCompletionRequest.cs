@@ -3,9 +3,32 @@ using Microsoft.Extensions.AI;
 
 namespace LocalLlm.Samples.WebChat.OpenAI;
 
-/// <summary>An OpenAI <c>/v1/chat/completions</c> body mapped to Microsoft.Extensions.AI messages and options.</summary>
-internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage)
+/// <summary>
+/// An OpenAI <c>/v1/chat/completions</c> body mapped to Microsoft.Extensions.AI messages and options. Every field it reads
+/// is type-checked (a wrong type, an out-of-range number or text that is not valid Unicode is an
+/// <see cref="OpenAIRequestException"/> naming the field); fields it does not know are ignored, as OpenAI's clients
+/// expect, except those that would change the answer and cannot be honoured (<c>logit_bias</c>, <c>top_logprobs</c>).
+/// </summary>
+internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage, bool LogProbabilities)
 {
+    /// <summary>The request field an SDK option came from (the ParamName of LocalLlm's ArgumentExceptions), for the error's param.</summary>
+    public static string? FieldOf(string? option) => option switch
+    {
+        null => null,
+        nameof(ChatOptions.MaxOutputTokens) => "max_completion_tokens",
+        nameof(ChatOptions.Temperature) => "temperature",
+        nameof(ChatOptions.TopP) => "top_p",
+        nameof(ChatOptions.TopK) => "top_k",
+        nameof(ChatOptions.Seed) => "seed",
+        nameof(ChatOptions.StopSequences) => "stop",
+        nameof(ChatOptions.ResponseFormat) => "response_format",
+        nameof(ChatOptions.Tools) or nameof(ChatOptions.ToolMode) => "tools",
+        nameof(ChatOptions.Instructions) or "messages" => "messages",
+        LocalLlmOptionKeys.CandidateCount => "n",
+        LocalLlmOptionKeys.LogProbabilities => "logprobs",
+        _ => null,
+    };
+
     private static readonly JsonElement s_emptyParameters = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
 
     /// <exception cref="OpenAIRequestException">A field is missing, of the wrong type or not supported; the message names it.</exception>
@@ -22,6 +45,7 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
         foreach (var m in messagesJson.EnumerateArray())
             messages.Add(ParseMessage(m, $"messages[{i++}]"));
 
+        string? model = Str(root, "model", "model");
         var options = new ChatOptions
         {
             MaxOutputTokens = Int(root, "max_completion_tokens") ?? Int(root, "max_tokens"),
@@ -34,7 +58,20 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
             StopSequences = Stops(root),
             ResponseFormat = ResponseFormat(root),
         };
-        if (Int(root, "n") is { } n && n != 1) throw new OpenAIRequestException("'n' must be 1: this server returns one choice per request.", "n");
+        // n and logprobs map to what LocalLlm has (candidates, the chosen token's log-probability); the rest is refused, never ignored.
+        if (Int(root, "n") is { } n)
+        {
+            if (n < 1) throw new OpenAIRequestException($"'n' must be at least 1 (was {n}).", "n");
+            if (n > 1) options.WithCandidateCount(n);
+        }
+        bool logProbs = Bool(root, "logprobs") ?? false;
+        if (Int(root, "top_logprobs") is { } top && top != 0)
+            throw new OpenAIRequestException(logProbs
+                ? $"'top_logprobs' ({top}) is not supported: this server reports the log-probability of each chosen token only; send logprobs: true without top_logprobs."
+                : "'top_logprobs' needs logprobs: true, and this server supports only top_logprobs 0.", "top_logprobs", "unsupported_value");
+        if (logProbs) options.WithLogProbabilities();
+        if (root.TryGetProperty("logit_bias", out var bias) && bias.ValueKind is not JsonValueKind.Null && !(bias.ValueKind == JsonValueKind.Object && !bias.EnumerateObject().Any()))
+            throw new OpenAIRequestException("'logit_bias' is not supported by this server (ONNX Runtime GenAI has no logit bias); leave it out.", "logit_bias", "unsupported_value");
         if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
         {
             options.Tools = ParseTools(tools);
@@ -43,7 +80,13 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
 
         bool stream = Bool(root, "stream") ?? false;
         bool includeUsage = root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object && (Bool(so, "include_usage", "stream_options.include_usage") ?? false);
-        return new ChatCompletionRequest(messages, options, stream, includeUsage);
+        // Not an OpenAI field: the chat page's sampling preset (SamplingPreset.BuiltIn by name) fills what the request left unset.
+        if (Str(root, "localllm_preset", "localllm_preset") is { } preset)
+        {
+            try { options = SamplingPreset.FromName(preset).ApplyTo(options); }
+            catch (ArgumentException e) { throw new OpenAIRequestException(e.Message, "localllm_preset"); }
+        }
+        return new ChatCompletionRequest(model, messages, options, stream, includeUsage, logProbs);
     }
 
     private static ChatMessage ParseMessage(JsonElement m, string path)
@@ -77,6 +120,7 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
 
     private static FunctionCallContent ParseToolCall(JsonElement call, string path)
     {
+        if (call.ValueKind != JsonValueKind.Object) throw new OpenAIRequestException($"'{path}' must be an object with 'id', 'type' and 'function'.", path);
         string id = Str(call, "id", $"{path}.id") ?? throw new OpenAIRequestException($"'{path}.id' is required.", $"{path}.id");
         if (!call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
             throw new OpenAIRequestException($"'{path}.function' is required.", $"{path}.function");
@@ -98,7 +142,7 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
     {
         if (!m.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
             return required ? throw new OpenAIRequestException($"'{path}.content' is required.", $"{path}.content") : "";
-        if (content.ValueKind == JsonValueKind.String) return content.GetString()!;
+        if (content.ValueKind == JsonValueKind.String) return Text(content, $"{path}.content");
         if (content.ValueKind != JsonValueKind.Array) throw new OpenAIRequestException($"'{path}.content' must be a string or an array of text parts.", $"{path}.content");
         var text = new System.Text.StringBuilder();
         int k = 0;
@@ -123,7 +167,9 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
             if (tool.ValueKind != JsonValueKind.Object || Str(tool, "type", $"{path}.type") != "function" || !tool.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object)
                 throw new OpenAIRequestException($"'{path}' must be {{\"type\":\"function\",\"function\":{{\"name\",\"description\",\"parameters\"}}}}.", path);
             string name = Str(f, "name", $"{path}.function.name") ?? throw new OpenAIRequestException($"'{path}.function.name' is required.", $"{path}.function.name");
-            var parameters = f.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p.Clone() : s_emptyParameters;
+            if (f.TryGetProperty("parameters", out var p) && p.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                throw new OpenAIRequestException($"'{path}.function.parameters' must be a JSON Schema object.", $"{path}.function.parameters");
+            var parameters = p.ValueKind == JsonValueKind.Object ? p.Clone() : s_emptyParameters;
             list.Add(AIFunctionFactory.CreateDeclaration(name, Str(f, "description", $"{path}.function.description"), parameters));
         }
         return list;
@@ -134,7 +180,7 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
         if (!root.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null) return null;
         if (choice.ValueKind == JsonValueKind.String)
         {
-            return choice.GetString() switch
+            return Text(choice, "tool_choice") switch
             {
                 "none" => ChatToolMode.None,
                 "auto" => ChatToolMode.Auto,
@@ -167,16 +213,29 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
     private static List<string>? Stops(JsonElement root)
     {
         if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null) return null;
-        if (stop.ValueKind == JsonValueKind.String) return [stop.GetString()!];
+        if (stop.ValueKind == JsonValueKind.String) return [Text(stop, "stop")];
         if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
-            return [.. stop.EnumerateArray().Select(s => s.GetString()!)];
+            return [.. stop.EnumerateArray().Select((s, i) => Text(s, $"stop[{i}]"))];
         throw new OpenAIRequestException("'stop' must be a string or an array of strings.", "stop");
     }
 
     private static string? Str(JsonElement o, string name, string path) =>
         !o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
-        : v.ValueKind == JsonValueKind.String ? v.GetString()
+        : v.ValueKind == JsonValueKind.String ? Text(v, path)
         : throw new OpenAIRequestException($"'{path}' must be a string.", path);
+
+    /// <summary>A JSON string as .NET text: an escaped lone surrogate (<c>"\ud800"</c>) or invalid UTF-8 bytes are the caller's fault, not a 500.</summary>
+    private static string Text(JsonElement v, string path)
+    {
+        try
+        {
+            return v.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OpenAIRequestException($"'{path}' is not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800, or invalid UTF-8 bytes): {e.Message} Send valid UTF-8.", path, "invalid_encoding");
+        }
+    }
 
     private static bool? Bool(JsonElement o, string name, string? path = null) =>
         !o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
@@ -186,7 +245,7 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
     private static int? Int(JsonElement o, string name) =>
         !o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
         : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i
-        : throw new OpenAIRequestException($"'{name}' must be an integer.", name);
+        : throw new OpenAIRequestException($"'{name}' must be an integer between {int.MinValue} and {int.MaxValue}.", name);
 
     private static long? Long(JsonElement o, string name) =>
         !o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
@@ -195,6 +254,6 @@ internal sealed record ChatCompletionRequest(List<ChatMessage> Messages, ChatOpt
 
     private static float? Float(JsonElement o, string name) =>
         !o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
-        : v.ValueKind == JsonValueKind.Number ? v.GetSingle()
-        : throw new OpenAIRequestException($"'{name}' must be a number.", name);
+        : v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d) && Math.Abs(d) <= float.MaxValue ? (float)d
+        : throw new OpenAIRequestException($"'{name}' must be a finite number.", name);
 }

@@ -7,8 +7,18 @@ const stopButton = document.getElementById('stop');
 let history = [];
 let controller = null;
 
+const modelSelect = document.getElementById('model-select');
+const presetSelect = document.getElementById('preset');
+
+// The served models (name, precision, context length); the selected one answers.
 fetch('/v1/models').then(r => r.json()).then(list => {
   document.getElementById('model').textContent = 'model: ' + list.data.map(m => m.id).join(', ');
+  for (const m of list.data) {
+    const option = document.createElement('option');
+    option.value = m.id;
+    option.textContent = m.precision ? `${m.id} (${m.precision}, ${m.context_length} ctx)` : m.id;
+    modelSelect.appendChild(option);
+  }
 }).catch(() => { document.getElementById('model').textContent = 'model list unavailable'; });
 
 function addMessage(role, text) {
@@ -62,17 +72,22 @@ async function send(text) {
     const response = await fetch('/v1/chat/completions', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ messages: history, stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify({
+        model: modelSelect.value || undefined,
+        localllm_preset: presetSelect.value || undefined,
+        messages: history, stream: true, stream_options: { include_usage: true },
+      }),
       signal: controller.signal,
     });
     if (!response.ok) {
       const body = await response.json().catch(() => null);
       throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
     }
-    let usage = null, finish = null;
+    let usage = null, finish = null, measured = null;
     await readEvents(response, chunk => {
       if (chunk.error) throw new Error(chunk.error.message);
       if (chunk.usage) usage = chunk.usage;
+      if (chunk.localllm) measured = chunk.localllm;
       const choice = chunk.choices?.[0];
       if (!choice) return;
       if (choice.delta?.content) {
@@ -87,11 +102,15 @@ async function send(text) {
     const stats = document.createElement('small');
     stats.className = 'stats muted';
     const seconds = (performance.now() - started) / 1000;
+    // What the SDK measured (the server's localllm usage fields); the browser's own timing when a server lacks them.
     stats.textContent = [
-      firstTokenMs !== null ? `first token ${Math.round(firstTokenMs)} ms` : null,
+      measured ? `TTFT ${Math.round(measured.time_to_first_token_ms)} ms`
+        : firstTokenMs !== null ? `first token ${Math.round(firstTokenMs)} ms` : null,
       usage ? `${usage.completion_tokens} tokens` : null,
-      usage && seconds > 0 ? `${(usage.completion_tokens / seconds).toFixed(1)} tok/s` : null,
-      finish === 'length' ? 'stopped at max tokens' : null,
+      measured ? `${measured.decode_tokens_per_second.toFixed(1)} tok/s`
+        : usage && seconds > 0 ? `${(usage.completion_tokens / seconds).toFixed(1)} tok/s` : null,
+      measured ? `${measured.reused_prompt_tokens} of ${measured.prompt_tokens} prompt tokens reused` : null,
+      `finish: ${measured?.finish_reason ?? finish ?? 'unknown'}`,
     ].filter(Boolean).join(' · ');
     answerEl.appendChild(stats);
   } catch (e) {

@@ -20,6 +20,14 @@ public sealed class GuardrailContext
     /// <summary>Gets the text to check: one input message, or the answer (so far, when <see cref="IsPartial"/>).</summary>
     public string Text { get; }
 
+    /// <summary>
+    /// Gets where <see cref="Text"/> starts in the whole answer. A streamed answer is checked in overlapping windows
+    /// (each character a bounded number of times), so <see cref="Text"/> may be a window that starts here; a check that
+    /// must see the whole answer at once returns <see langword="true"/> from <see cref="IGuardrailCheck.NeedsCompleteText"/>.
+    /// </summary>
+    /// <value>0 for an input text or a whole answer.</value>
+    public int Offset { get; init; }
+
     /// <summary>Gets whether <see cref="Text"/> is the start of a streamed answer that is still growing.</summary>
     public bool IsPartial { get; init; }
 

@@ -118,6 +118,43 @@ internal sealed class EditedText
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The output of the source characters from <paramref name="from"/> up to <paramref name="cut"/> (as
+    /// <see cref="OutputBefore"/> cuts), and the source position the output ends at; null when an edit spans
+    /// <paramref name="from"/>, which would change output before it (already released by a stream).
+    /// </summary>
+    public (string Text, int SourceEnd)? OutputBetween(int from, int cut)
+    {
+        var sb = new System.Text.StringBuilder();
+        int end = from;
+        foreach (var piece in _pieces)
+        {
+            var p = piece;
+            bool insertionAtFrom = p.Edited && p.SourceStart == from && p.SourceEnd == from;
+            if (p.SourceEnd <= from && !insertionAtFrom)
+                continue; // output that was released before
+            if (p.SourceStart < from)
+            {
+                if (p.Edited)
+                    return null;
+                p = Slice(p, from - p.SourceStart, p.Text.Length);
+            }
+            if (p.SourceEnd <= cut && !(p.SourceStart == cut && p.Edited && p.SourceEnd == cut && cut < SourceLength))
+            {
+                sb.Append(p.Text);
+                end = p.SourceEnd;
+                continue;
+            }
+            if (!p.Edited && p.SourceStart < cut)
+            {
+                sb.Append(p.Text, 0, cut - p.SourceStart);
+                end = cut;
+            }
+            break;
+        }
+        return (sb.ToString(), end);
+    }
+
     private static Piece Slice(Piece p, int from, int to) =>
         new(p.Text[from..to], p.SourceStart + from, p.SourceStart + to, Edited: false);
 

@@ -42,10 +42,18 @@ internal sealed class GuardrailRunner
     public string Fallback(string category) => _options.FallbackFor(category);
 
     public ValueTask<GuardrailOutcome> RunAsync(GuardrailStage stage, string text, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions, bool isPartial, CancellationToken cancellationToken)
-        => RunAsync(stage, text, messages, chatOptions, isPartial, record: true, cancellationToken);
+        => RunAsync(stage, text, messages, chatOptions, isPartial, record: true, offset: 0, cancellationToken);
 
-    // record: false for the repeated checks of a growing stream; only a block is counted and logged, the final run counts the rest.
-    public async ValueTask<GuardrailOutcome> RunAsync(GuardrailStage stage, string text, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions, bool isPartial, bool record, CancellationToken cancellationToken)
+    /// <summary>Counts and logs a finding that a run with <c>record: false</c> found (a streamed window's), once.</summary>
+    public void Record(GuardrailFinding finding)
+    {
+        _telemetry.Verdict(finding.Stage, finding.Check, finding.Category, finding.Action);
+        Log.Finding(_logger, finding.Check, GuardrailsTelemetry.StageName(finding.Stage), finding.Category, finding.Score, GuardrailsTelemetry.ActionName(finding.Action));
+    }
+
+    // record: false for the windows of a growing stream; only a block is counted and logged here, the stream records
+    // the rest once. offset: where text starts in the whole answer (a streamed window).
+    public async ValueTask<GuardrailOutcome> RunAsync(GuardrailStage stage, string text, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions, bool isPartial, bool record, int offset, CancellationToken cancellationToken)
     {
         var outcome = new GuardrailOutcome(new EditedText(text));
         var checks = stage == GuardrailStage.Input ? _input : _output;
@@ -54,7 +62,7 @@ internal sealed class GuardrailRunner
         {
             cancellationToken.ThrowIfCancellationRequested();
             string current = outcome.Text.Text;
-            var context = new GuardrailContext(stage, current) { IsPartial = isPartial, Messages = messages, Options = chatOptions };
+            var context = new GuardrailContext(stage, current) { IsPartial = isPartial, Offset = offset, Messages = messages, Options = chatOptions };
             GuardrailVerdict verdict;
             long started = Stopwatch.GetTimestamp();
             try

@@ -15,7 +15,7 @@ public enum GuardrailAction
     /// <summary>Let the text through unchanged and annotate the response.</summary>
     Flag,
 
-    /// <summary>Let the text through unchanged and mark the response for a routing layer to escalate (<see cref="GuardrailsPropertyNames.Escalate"/>).</summary>
+    /// <summary>Let the text through unchanged and mark the response for a routing layer to escalate (an <see cref="EscalationMarker"/> whose reason is the category).</summary>
     Escalate,
 }
 
@@ -55,9 +55,6 @@ public sealed record GuardrailFinding(GuardrailStage Stage, string Check, string
 /// <summary>Keys the guardrails put in <c>ChatResponse.AdditionalProperties</c> (and the last streamed update's).</summary>
 public static class GuardrailsPropertyNames
 {
-    /// <summary>Present when a check asked for escalation; the value is the category (string). A routing layer reads it.</summary>
-    public const string Escalate = "localllm.guardrails.escalate";
-
     /// <summary>The name of the check that blocked the response (string).</summary>
     public const string Check = "localllm.guardrails.check";
 

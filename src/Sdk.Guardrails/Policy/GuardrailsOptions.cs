@@ -32,8 +32,17 @@ public sealed class GuardrailsOptions
     /// <summary>The category of a streamed answer a check changed after part of it was released.</summary>
     public const string StreamRewriteCategory = "guardrails.stream_rewrite";
 
-    /// <summary>Gets the checks run on each new input message (user and tool messages after the last assistant message).</summary>
+    /// <summary>
+    /// Gets the checks run on every untrusted text of a request: the text of each message whose role is not in
+    /// <see cref="TrustedRoles"/> (the whole history, since a stateless client sends earlier turns again and can forge
+    /// them), each tool result and each tool call's arguments. A text already checked by an earlier request is not
+    /// checked again: its outcome comes from a bounded cache.
+    /// </summary>
     public IList<IGuardrailCheck> InputChecks { get; } = [];
+
+    /// <summary>Gets the roles whose messages are trusted and never checked (their tool results and calls are still checked).</summary>
+    /// <value>Defaults to <c>system</c>: the app writes its system messages. Add <c>assistant</c> only when no client can supply assistant turns.</value>
+    public ISet<string> TrustedRoles { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "system" };
 
     /// <summary>Gets the checks run on the answer.</summary>
     public IList<IGuardrailCheck> OutputChecks { get; } = [];

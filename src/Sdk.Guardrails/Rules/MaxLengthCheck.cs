@@ -25,8 +25,9 @@ public sealed class MaxLengthCheck : IGuardrailCheck
     public ValueTask<GuardrailVerdict> CheckAsync(GuardrailContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new(context.Text.Length > MaxCharacters
-            ? GuardrailVerdict.Reject("length", 1, $"{context.Text.Length} characters; at most {MaxCharacters} allowed.")
+        int length = context.Offset + context.Text.Length; // a streamed window ends here in the whole answer
+        return new(length > MaxCharacters
+            ? GuardrailVerdict.Reject("length", 1, $"{length} characters; at most {MaxCharacters} allowed.")
             : GuardrailVerdict.Allow);
     }
 }

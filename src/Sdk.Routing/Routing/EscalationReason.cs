@@ -9,7 +9,7 @@ public enum EscalationReason
     /// <summary>The cascade's confidence in the small tier's answer was below its threshold.</summary>
     LowConfidence,
 
-    /// <summary>A guardrail marked the small tier's answer for escalation (<see cref="RoutingPropertyNames.GuardrailsEscalate"/>).</summary>
+    /// <summary>A guardrail marked the small tier's answer for escalation (an <see cref="EscalationMarker"/> on the answer).</summary>
     GuardrailEscalate,
 
     /// <summary>Structured output was requested and the tier's answer did not satisfy it (invalid JSON, or LocalLlm's <see cref="StructuredOutputException"/>).</summary>

@@ -15,10 +15,4 @@ public static class RoutingPropertyNames
     /// <summary>Why that tier answered, for logs and people (a string such as <c>rules:tools-required</c>).</summary>
     public const string Reason = "localllm.routing.reason";
 
-    /// <summary>
-    /// Set to <see langword="true"/> by a guardrail stage (LocalLlm.Guardrails) on a response that should be
-    /// answered by a larger tier; a cascade escalates when it sees it. Routing reads the key by name so it does
-    /// not depend on the guardrails package.
-    /// </summary>
-    public const string GuardrailsEscalate = "localllm.guardrails.escalate";
 }

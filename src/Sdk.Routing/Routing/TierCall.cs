@@ -135,26 +135,7 @@ internal sealed class TierCall(RoutingTier tier, RouteExecution execution, Casca
         return EscalationReason.None;
     }
 
-    private static bool IsMarkedForEscalation(ChatResponse response)
-    {
-        if (response.AdditionalProperties?.TryGetValue(RoutingPropertyNames.GuardrailsEscalate, out object? value) != true)
-        {
-            // A stage may mark the message rather than the response.
-            value = null;
-            foreach (ChatMessage m in response.Messages)
-            {
-                if (m.AdditionalProperties?.TryGetValue(RoutingPropertyNames.GuardrailsEscalate, out value) == true)
-                    break;
-            }
-        }
-        return value switch
-        {
-            bool b => b,
-            string s => bool.TryParse(s, out bool parsed) && parsed,
-            JsonElement { ValueKind: JsonValueKind.True } => true,
-            _ => false,
-        };
-    }
+    private static bool IsMarkedForEscalation(ChatResponse response) => EscalationMarker.Find(response) is not null;
 
     private static bool IsJson(string text)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -29,6 +28,9 @@ internal sealed record GenerationSettings
     /// <summary>llguidance type and data (json_schema, regex or lark_grammar), or null.</summary>
     public (string Type, string Data)? Guidance { get; init; }
 
+    /// <summary>The declared function names: a parsed tool call must name one of them, otherwise it is text.</summary>
+    public IReadOnlySet<string> ToolNames { get; init; } = new HashSet<string>();
+
     /// <summary>True when output must be one JSON value: generation stops when it closes, and it is validated.</summary>
     public bool JsonOutput { get; init; }
 
@@ -37,17 +39,7 @@ internal sealed record GenerationSettings
     {
         if (options is null) return new() { MaxOutputTokens = defaultMaxOutputTokens };
 
-        if (options.MaxOutputTokens is { } max && max <= 0)
-            throw new ArgumentOutOfRangeException(nameof(options), max, $"ChatOptions.MaxOutputTokens must be at least 1 (was {max}); leave it null for the default of {defaultMaxOutputTokens}.");
-        if (options.Temperature is { } t && (!float.IsFinite(t) || t < 0))
-            throw new ArgumentOutOfRangeException(nameof(options), t, $"ChatOptions.Temperature must be a finite number ≥ 0 (was {t.ToString(CultureInfo.InvariantCulture)}); 0 means greedy decoding.");
-        if (options.TopP is { } p && (!float.IsFinite(p) || p <= 0 || p > 1))
-            throw new ArgumentOutOfRangeException(nameof(options), p, $"ChatOptions.TopP must be in (0, 1] (was {p.ToString(CultureInfo.InvariantCulture)}).");
-        if (options.TopK is { } k && k <= 0)
-            throw new ArgumentOutOfRangeException(nameof(options), k, $"ChatOptions.TopK must be at least 1 (was {k}).");
-        if (options.StopSequences?.Any(string.IsNullOrEmpty) == true)
-            throw new ArgumentException("ChatOptions.StopSequences contains an empty string; remove it.", nameof(options));
-
+        RequestValidation.Options(options, defaultMaxOutputTokens);
         WarnUnsupported(options, logger);
 
         var extra = options.AdditionalProperties;
@@ -86,6 +78,7 @@ internal sealed record GenerationSettings
             LogProbabilities = Get<bool>(extra, LocalLlmOptionKeys.LogProbabilities) ?? false,
             Guidance = guidance,
             JsonOutput = json,
+            ToolNames = options.Tools is { Count: > 0 } tools ? tools.OfType<AIFunctionDeclaration>().Select(f => f.Name).ToHashSet(StringComparer.Ordinal) : new HashSet<string>(),
         };
     }
 

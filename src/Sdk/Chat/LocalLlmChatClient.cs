@@ -62,7 +62,7 @@ public sealed class LocalLlmChatClient : IChatClient
         _telemetry = telemetry ?? new LocalLlmTelemetry();
         _logger = logger ?? NullLogger.Instance;
         _pool = _options.EnableKvCacheReuse ? new KvCachePool(model, _telemetry, _logger) : null;
-        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
+        _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger) { ModelId = model.Info.Id };
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -76,6 +76,12 @@ public sealed class LocalLlmChatClient : IChatClient
         {
             try { return BatchingEngine.Start(_model, _logger); }
             catch (OnnxRuntimeGenAIException e) { reason = $"the native engine could not start ({e.Message.Trim()})"; }
+            // The engine reaches the wrapper's internal model handle and binds C functions the wrapper does not: another
+            // ORT GenAI version may lack either, and that must cost batching, not every request.
+            catch (Exception e) when (e is MissingMemberException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                reason = $"this ONNX Runtime GenAI build does not offer what the engine binds ({e.GetType().Name}: {e.Message.Trim()}); requests run on their own generators";
+            }
         }
         Log.BatchingUnavailable(_logger, _model.Info.Id, reason);
         return null;
@@ -132,6 +138,7 @@ public sealed class LocalLlmChatClient : IChatClient
                 InputTokenCount = responses.Sum(r => r.Usage?.InputTokenCount ?? 0),
                 OutputTokenCount = responses.Sum(r => r.Usage?.OutputTokenCount ?? 0),
                 TotalTokenCount = responses.Sum(r => r.Usage?.TotalTokenCount ?? 0),
+                CachedInputTokenCount = responses.Sum(r => r.Usage?.CachedInputTokenCount ?? 0),
             },
             AdditionalProperties = responses[0].AdditionalProperties,
         };
@@ -180,7 +187,7 @@ public sealed class LocalLlmChatClient : IChatClient
             ModelId = _model.Info.Id,
             CreatedAt = DateTimeOffset.UtcNow,
             FinishReason = answers[0].Reason,
-            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
+            Usage = new UsageDetails { InputTokenCount = stats.PromptTokens, CachedInputTokenCount = stats.ReusedPromptTokens, OutputTokenCount = stats.OutputTokens, TotalTokenCount = stats.PromptTokens + stats.OutputTokens },
             AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = stats },
         };
 
@@ -259,7 +266,7 @@ public sealed class LocalLlmChatClient : IChatClient
                         yield return update;
                         break;
                     case GenerationEvent.Finished done:
-                        if (settings.JsonOutput && done.Reason == ChatFinishReason.Stop) ValidateJson(done.FullText ?? "", responseId);
+                        if (settings.JsonOutput) ValidateJson(done.FullText ?? "", responseId, done.Reason == ChatFinishReason.Length ? settings.MaxOutputTokens : null);
                         if (done.ToolCalls is not null) foreach (var c in done.ToolCalls) update.Contents.Add(c);
                         if (conversationId is not null)
                         {
@@ -269,6 +276,7 @@ public sealed class LocalLlmChatClient : IChatClient
                         update.Contents.Add(new UsageContent(new UsageDetails
                         {
                             InputTokenCount = done.Stats.PromptTokens,
+                            CachedInputTokenCount = done.Stats.ReusedPromptTokens,
                             OutputTokenCount = done.Stats.OutputTokens,
                             TotalTokenCount = done.Stats.PromptTokens + done.Stats.OutputTokens,
                         }));
@@ -322,7 +330,8 @@ public sealed class LocalLlmChatClient : IChatClient
         return settings with { Guidance = ("json_schema", GenerationSettings.CompactJsonSchema(schema)), JsonOutput = false };
     }
 
-    private void ValidateJson(string text, string responseId)
+    /// <summary>A JSON answer must parse; one cut by the output limit (<paramref name="cutAt"/> tokens) says so.</summary>
+    private void ValidateJson(string text, string responseId, int? cutAt)
     {
         try
         {
@@ -331,7 +340,9 @@ public sealed class LocalLlmChatClient : IChatClient
         catch (JsonException e)
         {
             Log.InvalidStructuredOutput(_logger, responseId, e.Message);
-            throw new StructuredOutputException($"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
+            throw new StructuredOutputException(cutAt is { } max
+                ? $"The JSON answer was cut at MaxOutputTokens ({max}) before its value closed. Raise MaxOutputTokens or ask for a smaller object."
+                : $"The model's JSON answer does not parse ({e.Message}). Retry, raise MaxOutputTokens, or use a larger model.", text, e);
         }
     }
 
@@ -345,6 +356,7 @@ public sealed class LocalLlmChatClient : IChatClient
         if (serviceType == typeof(LocalModel)) return _model;
         if (serviceType == typeof(Model)) return _model.NativeModel;
         if (serviceType == typeof(Tokenizer)) return _model.NativeTokenizer;
+        if (serviceType == typeof(IConversationHistory)) return _conversations;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 

@@ -29,6 +29,12 @@ public enum BatchingMode
 /// <summary>Per-client behaviour of <see cref="LocalLlmChatClient"/>.</summary>
 public sealed class LocalLlmChatClientOptions
 {
+    /// <summary>
+    /// How many prompt tokens a GroupQueryAttention model prefills per step: a long prompt is appended in chunks of this
+    /// size, so the logits and activations of a prefill stay bounded (LocalLlm.Memory's planner sizes the same number).
+    /// </summary>
+    public const int PrefillChunkTokens = 256;
+
     /// <summary>Output tokens when a request sets no <see cref="ChatOptions.MaxOutputTokens"/>.</summary>
     /// <value>Default: 512.</value>
     public int DefaultMaxOutputTokens { get; set; } = 512;

@@ -21,6 +21,7 @@ internal static class PromptRenderer
         List<ChatMessage> list = WithInstructions([.. messages], options?.Instructions);
         if (list.Count == 0)
             throw new ArgumentException("The message list is empty; send at least one user message.", nameof(messages));
+        RequestValidation.Prompt(model.Info, list, options);
         foreach (var m in list) CheckRole(m.Role, nameof(messages));
 
         int context = model.Info.ContextLength;

@@ -17,8 +17,11 @@ internal static partial class ToolCallParser
     [GeneratedRegex(@"<\|tool_call\|>\s*(?<json>.*?)\s*(?:<\|/tool_call\|>|$)", RegexOptions.Singleline)]
     private static partial Regex PhiCall();
 
-    /// <summary>Parses calls; returns null when the text is not a well-formed call (the caller then shows it as text).</summary>
-    public static IReadOnlyList<FunctionCallContent>? Parse(string text)
+    /// <summary>
+    /// Parses calls; returns null when the text is not a well-formed call, or names a tool not in <paramref name="declared"/>
+    /// (any JSON object with a "name" would otherwise become a call): the caller then shows it as text.
+    /// </summary>
+    public static IReadOnlyList<FunctionCallContent>? Parse(string text, IReadOnlySet<string> declared)
     {
         var calls = new List<FunctionCallContent>();
         string trimmed = text.Trim();
@@ -38,7 +41,7 @@ internal static partial class ToolCallParser
             foreach (string part in json.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 if (!AddFromJson(part, calls)) return null;
         }
-        return calls.Count > 0 ? calls : null;
+        return calls.Count > 0 && calls.TrueForAll(c => declared.Contains(c.Name)) ? calls : null;
     }
 
     private static bool AddFromJson(string json, List<FunctionCallContent> calls)

@@ -19,7 +19,7 @@ internal sealed class CachedGenerator : IDisposable
         {
             _params = new GeneratorParams(model.NativeModel);
             GenerationLoop.Apply(_params, settings, maxLength, promptLength);
-            Generator = new Generator(model.NativeModel, _params);
+            Generator = RequestValidation.CreateGenerator(model.NativeModel, _params, settings);
         }
         catch
         {
@@ -85,7 +85,7 @@ internal sealed class CachedGenerator : IDisposable
     /// with a shared GQA buffer are chunked: a third-party Concat export failed a multi-token append onto its past
     /// ("invalid expand shape" in its attention-mask subgraph).
     /// </summary>
-    internal const int PrefillChunk = Memory.InferenceWorkload.LocalLlmPrefillChunk; // one number, so the planner sizes what the client does
+    internal const int PrefillChunk = LocalLlmChatClientOptions.PrefillChunkTokens;
 
     /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/> in chunks; returns the tokens reused.</summary>
     public int Prefill(int[] prompt)

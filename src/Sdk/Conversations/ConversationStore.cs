@@ -7,7 +7,7 @@ namespace LocalLlm;
 /// new messages (the Microsoft.Extensions.AI convention for a response that carries a ConversationId). Bounded:
 /// the least recently used conversation is forgotten first.
 /// </summary>
-internal sealed class ConversationStore(int capacity)
+internal sealed class ConversationStore(int capacity) : IConversationHistory
 {
     private readonly Dictionary<string, LinkedListNode<(string Id, ChatMessage[] Messages)>> _byId = new(StringComparer.Ordinal);
     private readonly LinkedList<(string Id, ChatMessage[] Messages)> _lru = new(); // First = least recently used.
@@ -45,6 +45,29 @@ internal sealed class ConversationStore(int capacity)
                 _lru.RemoveFirst();
             }
         }
+    }
+
+    /// <inheritdoc />
+    public void RecordAnswer(string conversationId, IReadOnlyList<ChatMessage> request, ChatMessage answer)
+    {
+        ArgumentNullException.ThrowIfNull(conversationId);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(answer);
+        lock (_lock)
+        {
+            // The client saved this turn (its last messages are the request's, then the model's answer): replace the answer.
+            if (_byId.TryGetValue(conversationId, out var node) && node.Value.Messages is { } stored
+                && stored.Length > request.Count && stored[^1].Role == ChatRole.Assistant
+                && request.Select((m, i) => SameMessage(stored[stored.Length - 1 - request.Count + i], m)).All(same => same))
+            {
+                ChatMessage[] messages = [.. stored[..^1], answer];
+                _lru.Remove(node);
+                _byId[conversationId] = _lru.AddLast((conversationId, messages));
+                return;
+            }
+        }
+        // Not saved (the stream was stopped before the model finished): the turn is the request and what the caller got.
+        Save(conversationId, [.. Resolve(conversationId, request), answer]);
     }
 
     private static bool SameMessage(ChatMessage a, ChatMessage b) =>

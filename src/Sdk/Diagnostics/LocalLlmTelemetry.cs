@@ -9,6 +9,9 @@ public sealed class LocalLlmTelemetry : IDisposable
     /// <summary>The name of the ActivitySource and the Meter.</summary>
     public const string Name = "LocalLlm";
 
+    /// <summary>The tag naming the model (the folder's id) on time-to-first-token, token, rate and queue measurements.</summary>
+    internal const string ModelTag = "gen_ai.request.model";
+
     internal static readonly ActivitySource ActivitySource = new(Name);
 
     private readonly Meter _meter;

@@ -58,8 +58,8 @@ internal sealed class AnswerStream(LocalModel model, int promptLength, Generatio
         IReadOnlyList<FunctionCallContent>? calls = null;
         if (toolText is not null)
         {
-            calls = ToolCallParser.Parse(toolText);
-            if (calls is null) rest += toolText; // not a well-formed call: it is just text
+            calls = ToolCallParser.Parse(toolText, settings.ToolNames);
+            if (calls is null) rest += toolText; // not a well-formed call to a declared tool: it is just text
             else Reason = ChatFinishReason.ToolCalls;
         }
         if (rest.Length > 0) writer.TryWrite(new GenerationEvent.Text(rest));
@@ -79,16 +79,18 @@ internal sealed class AnswerStream(LocalModel model, int promptLength, Generatio
         writer.TryWrite(new GenerationEvent.Finished(Reason, stats, calls, logProbabilities, settings.JsonOutput ? _filter.Emitted.ToString() : null));
     }
 
+    /// <summary>Records the answer's measurements, tagged with the model (gen_ai.request.model) so several models in one process stay apart.</summary>
     private void Record(GenerationStats stats)
     {
-        telemetry.PromptTokens.Add(stats.PromptTokens);
-        telemetry.OutputTokens.Add(stats.OutputTokens);
-        if (stats.OutputTokens > 0) telemetry.TimeToFirstToken.Record(stats.TimeToFirstToken.TotalSeconds);
-        if (stats.PrefillTokensPerSecond > 0) telemetry.PrefillRate.Record(stats.PrefillTokensPerSecond);
+        var tag = new KeyValuePair<string, object?>(LocalLlmTelemetry.ModelTag, model.Info.Id);
+        telemetry.PromptTokens.Add(stats.PromptTokens, tag);
+        telemetry.OutputTokens.Add(stats.OutputTokens, tag);
+        if (stats.OutputTokens > 0) telemetry.TimeToFirstToken.Record(stats.TimeToFirstToken.TotalSeconds, tag);
+        if (stats.PrefillTokensPerSecond > 0) telemetry.PrefillRate.Record(stats.PrefillTokensPerSecond, tag);
         if (stats.DecodeTokensPerSecond > 0)
         {
-            telemetry.DecodeRate.Record(stats.DecodeTokensPerSecond);
-            telemetry.TimePerOutputToken.Record(1 / stats.DecodeTokensPerSecond);
+            telemetry.DecodeRate.Record(stats.DecodeTokensPerSecond, tag);
+            telemetry.TimePerOutputToken.Record(1 / stats.DecodeTokensPerSecond, tag);
         }
     }
 

@@ -33,7 +33,7 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
             }
             catch (Exception e)
             {
-                channel.Writer.TryComplete(e);
+                channel.Writer.TryComplete(RequestValidation.Translate(e, settings));
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return channel.Reader;

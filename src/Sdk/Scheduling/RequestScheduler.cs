@@ -22,6 +22,11 @@ internal sealed class RequestScheduler
     private int _active;
     private long _activeBytes;
 
+    /// <summary>The model whose requests this queue admits: the gen_ai.request.model tag of the queue instruments.</summary>
+    public string? ModelId { get; init; }
+
+    private KeyValuePair<string, object?> ModelTag => new(LocalLlmTelemetry.ModelTag, ModelId);
+
     public RequestScheduler(int maxActive, int maxQueue, long budgetBytes, KvCachePool? pool, LocalLlmTelemetry telemetry, ILogger logger)
     {
         _maxActive = maxActive;
@@ -54,11 +59,11 @@ internal sealed class RequestScheduler
             if (_queue.Count == 0 && TryStart(waiter)) return waiter.Admission;
             if (_queue.Count >= _maxQueue)
             {
-                _telemetry.SchedulerRejected.Add(1);
+                _telemetry.SchedulerRejected.Add(1, ModelTag);
                 throw new ServerBusyException(_queue.Count, _active);
             }
             waiter.Node = _queue.AddLast(waiter);
-            _telemetry.QueueDepth.Add(1);
+            _telemetry.QueueDepth.Add(1, ModelTag);
         }
         using (cancellationToken.Register(static (w, ct) => ((Waiter)w!).Scheduler.Cancel((Waiter)w!, ct), waiter))
             return await waiter.Granted.Task.ConfigureAwait(false);
@@ -78,7 +83,7 @@ internal sealed class RequestScheduler
         _active++;
         _activeBytes += w.Bytes;
         w.Admission.QueueTime = w.Clock.Elapsed;
-        _telemetry.QueueTime.Record(w.Admission.QueueTime.TotalSeconds);
+        _telemetry.QueueTime.Record(w.Admission.QueueTime.TotalSeconds, ModelTag);
         return true;
     }
 
@@ -89,7 +94,7 @@ internal sealed class RequestScheduler
             if (w.Node?.List is null) return; // already admitted: the request sees the cancellation itself
             bool wasHead = w.Node == _queue.First;
             _queue.Remove(w.Node);
-            _telemetry.QueueDepth.Add(-1);
+            _telemetry.QueueDepth.Add(-1, ModelTag);
             if (wasHead) GrantWaiters();
         }
         w.Granted.TrySetCanceled(ct);
@@ -117,7 +122,7 @@ internal sealed class RequestScheduler
         while (_queue.First is { } head && TryStart(head.Value))
         {
             _queue.RemoveFirst();
-            _telemetry.QueueDepth.Add(-1);
+            _telemetry.QueueDepth.Add(-1, ModelTag);
             head.Value.Granted.TrySetResult(head.Value.Admission);
         }
     }

@@ -12,7 +12,7 @@ public sealed class ChatPageTests(WebChatServer server) : IClassFixture<WebChatS
     public async Task SendMessage_AnswerStreamsIntoThePage()
     {
         Assert.True(File.Exists(ChromiumPath),
-            $"{ChromiumPath} is missing: install Debian's chromium package (apt-get install -y chromium); CI (.ci/run) installs it.");
+            $"{ChromiumPath} is missing: install Debian's chromium package (apt-get install -y chromium); bash eng/test.sh (the README's test command) installs it.");
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

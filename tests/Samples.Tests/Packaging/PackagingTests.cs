@@ -38,7 +38,7 @@ public sealed class PackagingTests
             using var zip = ZipFile.OpenRead(Path.Combine(feed, $"{id}.{version}.nupkg"));
             var names = zip.Entries.Select(e => e.FullName).ToHashSet();
             Assert.Contains("README.md", names);
-            foreach (string tfm in new[] { "net8.0", "net10.0" })
+            foreach (string tfm in new[] { "net10.0" })
             {
                 Assert.Contains($"lib/{tfm}/{id}.dll", names);
                 Assert.Contains($"lib/{tfm}/{id}.xml", names); // XML docs for IntelliSense
@@ -137,7 +137,7 @@ public sealed class PackagingTests
 
     private static async Task PackAsync(string id, string project, string configuration, string version, string feed, string temp, IReadOnlyDictionary<string, string> environment)
     {
-        foreach (string tfm in new[] { "net8.0", "net10.0" })
+        foreach (string tfm in new[] { "net10.0" })
         {
             string dll = Path.Combine(RepoPaths.Root, Path.GetDirectoryName(project)!, "bin", configuration, tfm, id + ".dll");
             if (!File.Exists(dll))

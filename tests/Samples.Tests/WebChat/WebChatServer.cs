@@ -1,4 +1,6 @@
 using LocalLlm.Samples.WebChat;
+using LocalLlm.Samples.WebChat.Serving;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using System.ClientModel;
 using System.ClientModel.Primitives;
@@ -38,9 +40,9 @@ public class WebChatServer : IAsyncLifetime
         }
     }
 
-    /// <summary>The official OpenAI client pointed at this server (no retries, so a 429 surfaces).</summary>
-    public ChatClient OpenAIChat(string model = "local") =>
-        new(model, new ApiKeyCredential("not-needed"), ClientOptions());
+    /// <summary>The official OpenAI client pointed at this server (no retries, so a 429 surfaces); null model = the default served model.</summary>
+    public ChatClient OpenAIChat(string? model = null, string apiKey = "not-needed") =>
+        new(model ?? App.Services.GetRequiredService<ServedModels>().All[0].Name, new ApiKeyCredential(apiKey), ClientOptions());
 
     public OpenAIClientOptions ClientOptions() =>
         new() { Endpoint = new Uri(BaseUri, "/v1"), RetryPolicy = new ClientRetryPolicy(maxRetries: 0), NetworkTimeout = TimeSpan.FromSeconds(60) };

@@ -71,17 +71,6 @@ public class GuardrailsChatClientTests
     }
 
     [Fact]
-    public async Task GetResponseAsync_OnlyMessagesAfterLastAssistantAreChecked()
-    {
-        var check = FakeCheck.RejectWord("never", "x");
-        var client = Build(new FakeChatClient(), g => g.AddInputCheck(check));
-
-        await client.GetResponseAsync([new(ChatRole.User, "old turn"), new(ChatRole.Assistant, "old answer"), new(ChatRole.User, "new turn")]);
-
-        Assert.Equal(["new turn"], check.Seen);
-    }
-
-    [Fact]
     public async Task GetResponseAsync_ModifiedOutput_ReturnsRedactedText()
     {
         var inner = new FakeChatClient { GetResponseAsyncCallback = (_, _, _) => Task.FromResult(FakeChatClient.Reply("Write to Bob or Bob.")) };
@@ -141,7 +130,7 @@ public class GuardrailsChatClientTests
         Assert.Equal("Bob says hi", response.Text); // flagged, not redacted
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.Equal(["geography", "pii.name"], Property<string[]>(response.AdditionalProperties, GuardrailsPropertyNames.Flags));
-        Assert.DoesNotContain(GuardrailsPropertyNames.Escalate, (IDictionary<string, object?>)response.AdditionalProperties!);
+        Assert.Null(EscalationMarker.From(response.AdditionalProperties));
     }
 
     [Fact]
@@ -153,7 +142,7 @@ public class GuardrailsChatClientTests
         var response = await client.GetResponseAsync(s_question);
 
         Assert.Equal("I am not sure.", response.Text);
-        Assert.Equal("low_confidence", Property<string>(response.AdditionalProperties, GuardrailsPropertyNames.Escalate));
+        Assert.Equal("low_confidence", EscalationMarker.From(response.AdditionalProperties)!.Reason);
         Assert.Equal(GuardrailAction.Escalate, Assert.Single(Property<GuardrailFinding[]>(response.AdditionalProperties, GuardrailsPropertyNames.Findings)).Action);
     }
 

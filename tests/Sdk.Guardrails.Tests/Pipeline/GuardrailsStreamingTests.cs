@@ -134,9 +134,9 @@ public class GuardrailsStreamingTests
 
         Assert.Equal("I think maybe it is 4.", response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
-        Assert.Equal("uncertain", updates[^1].AdditionalProperties![GuardrailsPropertyNames.Escalate]);
+        Assert.Equal("uncertain", EscalationMarker.From(updates[^1].AdditionalProperties)!.Reason);
         Assert.Equal(["opinion"], (string[])updates[^1].AdditionalProperties![GuardrailsPropertyNames.Flags]!);
-        Assert.Equal("uncertain", response.AdditionalProperties![GuardrailsPropertyNames.Escalate]);
+        Assert.Equal("uncertain", EscalationMarker.From(response.AdditionalProperties)!.Reason);
     }
 
     [Fact]
@@ -209,5 +209,71 @@ public class GuardrailsStreamingTests
 
         Assert.Equal("ab", string.Concat(updates.Select(u => u.Text)));
         Assert.Equal(["odd"], (string[])updates[^1].AdditionalProperties![GuardrailsPropertyNames.Flags]!);
+    }
+}
+
+/// <summary>Output checks on a stream see overlapping windows, so the work per character stays bounded however long the answer.</summary>
+public class IncrementalOutputCheckTests
+{
+    private static string[] Tokens(int characters) =>
+        [.. Enumerable.Range(0, characters / 4).Select(i => $"w{i % 10}{(i % 7 == 6 ? ". " : "  ")}"[..4])];
+
+    [Theory]
+    [InlineData(GuardrailHoldback.Characters)]
+    [InlineData(GuardrailHoldback.Sentence)]
+    public async Task GetStreamingResponseAsync_LongAnswer_EachCharacterIsCheckedABoundedNumberOfTimes(GuardrailHoldback holdback)
+    {
+        double PerCharacter(int length)
+        {
+            var check = FakeCheck.RejectWord("never-matches", "x");
+            var inner = new FakeChatClient { GetStreamingResponseAsyncCallback = (_, _, ct) => FakeChatClient.Chunks(ct, Tokens(length)) };
+            using var client = new ChatClientBuilder(inner).UseGuardrails(g => { g.AddOutputCheck(check); g.Holdback = holdback; }).Build();
+            string text = string.Concat(client.GetStreamingResponseAsync([new(ChatRole.User, "q")]).ToBlockingEnumerable().Select(u => u.Text));
+            Assert.Equal(string.Concat(Tokens(length)), text);
+            return check.Seen.Sum(s => (double)s.Length) / text.Length;
+        }
+
+        double at2k = PerCharacter(2_000), at16k = PerCharacter(16_000);
+
+        // Re-checking the whole text at every step would read each character about (length / step) times: 60+ at 16k.
+        Assert.InRange(at16k, 1, 8);
+        Assert.InRange(at16k / at2k, 0.8, 1.25); // flat in the answer's length
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_WindowedMaxLength_StillSeesTheWholeLength()
+    {
+        var inner = new FakeChatClient { GetStreamingResponseAsyncCallback = (_, _, ct) => FakeChatClient.Chunks(ct, Tokens(400)) };
+        using var client = new ChatClientBuilder(inner).UseGuardrails(g => g.AddOutputCheck(new LocalLlm.Guardrails.Rules.MaxLengthCheck(300))).Build();
+
+        var updates = await client.GetStreamingResponseAsync([new(ChatRole.User, "q")]).ToListAsync();
+
+        Assert.Equal(ChatFinishReason.ContentFilter, updates[^1].FinishReason);
+        Assert.True(string.Concat(updates.Select(u => u.Text)).Length < 400);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_InnerUpdateProperties_PassThroughTheStage()
+    {
+        static async IAsyncEnumerable<ChatResponseUpdate> Inner()
+        {
+            await Task.Yield();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, "Hello there, this is a longer answer than the hold-back window.");
+            yield return new ChatResponseUpdate(ChatRole.Assistant, " Done.")
+            {
+                FinishReason = ChatFinishReason.Stop,
+                AdditionalProperties = new() { [LocalLlmResponseExtensions.StatsKey] = new GenerationStats { OutputTokens = 7 }, [LocalLlmResponseExtensions.LogProbabilitiesKey] = new[] { -0.1, -0.2 } },
+            };
+        }
+        var inner = new FakeChatClient { GetStreamingResponseAsyncCallback = (_, _, _) => Inner() };
+        using var client = new ChatClientBuilder(inner).UseGuardrails(g => g.AddOutputCheck(FakeCheck.RejectWord("never-matches", "x"))).Build();
+
+        var response = await client.GetStreamingResponseAsync([new(ChatRole.User, "q")]).ToChatResponseAsync();
+        var updates = await client.GetStreamingResponseAsync([new(ChatRole.User, "q")]).ToListAsync();
+
+        Assert.Equal(7, updates.Select(u => u.GetGenerationStats()).Single(s => s is not null)!.OutputTokens);
+        // Where ToChatResponseAsync puts an update's properties (the response's, or its message's), the log-probabilities are there.
+        var properties = response.AdditionalProperties?.ContainsKey(LocalLlmResponseExtensions.LogProbabilitiesKey) == true ? response.AdditionalProperties : response.Messages[^1].AdditionalProperties;
+        Assert.Equal(new[] { -0.1, -0.2 }, (double[])properties![LocalLlmResponseExtensions.LogProbabilitiesKey]!);
     }
 }

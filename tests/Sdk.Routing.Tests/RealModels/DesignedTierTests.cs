@@ -1,3 +1,6 @@
+using LocalLlm.Guardrails;
+using LocalLlm.Guardrails.Pii;
+using LocalLlm.Guardrails.Rules;
 using LocalLlm.ModelForge;
 using LocalLlm.Routing.Hosting;
 using LocalLlm.Routing.Tests.Remote;
@@ -102,9 +105,43 @@ public sealed class DesignedTierTests : IAsyncLifetime
         Assert.Equal(d.Tier == "large" ? "123456789" : "56789", response.Text);
     }
 
-    private HybridRoutingChatClient Router(HybridRoutingOptions options) => new(
+    [Fact]
+    public async Task Cascade_GuardedSmallTierMarksItsAnswer_RouterEscalatesToTheLargeTier()
+    {
+        // A real guardrails stage on the small tier: five digits in its answer ask for a larger model.
+        using var guarded = new ChatClientBuilder(_small).UseGuardrails(g => g
+            .AddOutputCheck(new RegexCheck([@"\d{5}"], "needs_large"))
+            .SetPolicy("needs_large", GuardrailAction.Escalate)).Build();
+        using var router = Router(new HybridRoutingOptions { Cascade = new CascadeOptions() }, guarded);
+
+        ChatResponse flagged = await router.GetResponseAsync(Tiers.Ask("echo 123456789"));
+        ChatResponse streamed = await router.GetStreamingResponseAsync(Tiers.Ask("echo 987654321")).ToChatResponseAsync();
+        ChatResponse kept = await router.GetResponseAsync(Tiers.Ask("echo abcdefghij"));
+
+        Assert.Equal(("123456789", "large", EscalationReason.GuardrailEscalate), (flagged.Text, flagged.GetRouteDecision()!.Tier, flagged.GetRouteDecision()!.Escalation));
+        Assert.Equal(("987654321", "large", EscalationReason.GuardrailEscalate), (streamed.Text, streamed.GetRouteDecision()!.Tier, streamed.GetRouteDecision()!.Escalation));
+        Assert.Equal(("fghij", "small"), (kept.Text, kept.GetRouteDecision()!.Tier));
+        Assert.Equal(2, _host.Requests);
+    }
+
+    [Fact]
+    public async Task Cascade_RealLogProbabilitiesThroughAGuardedSmallTier_ConfidentStreamedAnswerIsKept()
+    {
+        // The guardrails stage passes the inner stream's log-probabilities and stats on; the cascade must not see "unknown".
+        using var guarded = new ChatClientBuilder(_small).UseGuardrails(g => g.AddOutputCheck(new PiiCheck())).Build();
+        var cascade = new CascadeOptions { Confidence = new LogProbabilityConfidenceEstimator(), MinConfidence = 0.5 };
+        using var router = Router(new HybridRoutingOptions { Cascade = cascade }, guarded);
+
+        ChatResponse streamed = await router.GetStreamingResponseAsync(Tiers.Ask("echo klmnopqrst")).ToChatResponseAsync();
+
+        Assert.Equal(("pqrst", "small"), (streamed.Text, streamed.GetRouteDecision()!.Tier));
+        Assert.InRange(streamed.GetRouteDecision()!.Confidence!.Value, 0.9, 1.0);
+        Assert.Equal(0, _host.Requests);
+    }
+
+    private HybridRoutingChatClient Router(HybridRoutingOptions options, IChatClient? small = null) => new(
     [
-        new RoutingTier("small", _small) { FailoverTo = "large" },
+        new RoutingTier("small", small ?? _small) { FailoverTo = "large" },
         new RoutingTier("large", RemoteChatClient.Create(_host.Endpoint, "copy-9", networkTimeout: TimeSpan.FromSeconds(30))) { FailoverTo = "small" },
     ], options);
 

@@ -152,16 +152,22 @@ public sealed class HybridRoutingChatClientTests
         Assert.Equal("large", (await router.GetResponseAsync(Tiers.Ask("hi"))).GetRouteDecision()!.Tier);
     }
 
+    public static TheoryData<string> MarkerForms => ["typed", "json"];
+
     [Theory]
-    [InlineData(true)]
-    [InlineData("true")]
-    public async Task GetResponseAsync_CascadeGuardrailMarker_Escalates(object marker)
+    [MemberData(nameof(MarkerForms))]
+    public async Task GetResponseAsync_CascadeEscalationMarker_Escalates(string form)
     {
+        var marker = new EscalationMarker("low_confidence", "guardrails");
         var tiers = new Tiers();
         tiers.Small.OnGetResponse = (_, _, _) =>
         {
             ChatResponse r = FakeChatClient.Answer("unsafe draft");
-            r.AdditionalProperties = new() { ["localllm.guardrails.escalate"] = marker };
+            r.AdditionalProperties = [];
+            if (form == "typed")
+                marker.MarkOn(r.AdditionalProperties);
+            else // as a remote tier's response arrives: the marker after a trip through JSON
+                r.AdditionalProperties[EscalationMarker.PropertyName] = System.Text.Json.JsonSerializer.SerializeToElement(new { reason = "low_confidence", source = "guardrails" });
             return Task.FromResult(r);
         };
         using var router = tiers.Cascade();

@@ -64,6 +64,7 @@ public sealed class KvCacheReuseTests
                 int expectedReuse = previousSequence is null ? 0
                     : Math.Min(prompt.AsSpan().CommonPrefixLength(previousSequence), Math.Min(previousSequence.Length - keptBack, prompt.Length - 1));
                 Assert.Equal(expectedReuse, stats.ReusedPromptTokens);
+                Assert.Equal(expectedReuse, withReuse.Usage!.CachedInputTokenCount); // OpenAI's cached_tokens, in the usage users read
                 if (turn > 0) Assert.True(stats.ReusedPromptTokens >= previousSequence!.Length - keptBack, $"turn {turn}: reused {stats.ReusedPromptTokens} of {prompt.Length}");
             }
             else if (turn > 0)

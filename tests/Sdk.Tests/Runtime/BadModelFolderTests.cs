@@ -134,11 +134,11 @@ public sealed class BadModelFolderTests : IDisposable
     }
 
     /// <summary>Runs the probe; fails the test if the child did not exit normally.</summary>
-    private static async Task<string> RunProbeAsync(string kind, string folder)
+    internal static async Task<string> RunProbeAsync(string kind, string folder, params string[] more)
     {
         string probe = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("Sdk.Tests", "bin"), Path.Combine("BadInputProbe", "bin"), StringComparison.Ordinal), "LocalLlm.BadInputProbe.dll");
         Assert.True(File.Exists(probe), $"probe not built at {probe}");
-        var run = await ChildProcess.DotnetAsync([probe, kind, folder], TimeSpan.FromSeconds(60));
+        var run = await ChildProcess.DotnetAsync([probe, kind, folder, .. more], TimeSpan.FromSeconds(more.Length > 0 ? 240 : 60));
         Assert.True(run.ExitCode == 0, $"the probe died with exit code {run.ExitCode}: {run.Error}");
         return run.Output.Trim();
     }

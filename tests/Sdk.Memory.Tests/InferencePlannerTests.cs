@@ -1,6 +1,6 @@
 using LocalLlm.Memory;
 
-namespace LocalLlm.Tests.Memory;
+namespace LocalLlm.Memory.Tests;
 
 public sealed class InferencePlannerTests
 {

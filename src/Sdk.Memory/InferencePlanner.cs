@@ -9,7 +9,7 @@ namespace LocalLlm.Memory;
 public sealed record InferenceWorkload(int PromptTokens, int MaxLength, int Concurrency = 1)
 {
     /// <summary>Tokens per prefill step of <see cref="LocalLlmChatClient"/> on models with a shared GQA KV buffer.</summary>
-    public const int LocalLlmPrefillChunk = 256;
+    public const int LocalLlmPrefillChunk = LocalLlmChatClientOptions.PrefillChunkTokens; // one number, so the planner sizes what the client does
 
     /// <summary>Gets the prompt tokens appended per prefill step; 0 appends the whole prompt in one step.</summary>
     /// <value>

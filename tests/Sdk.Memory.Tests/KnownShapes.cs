@@ -1,6 +1,6 @@
 using LocalLlm.Memory;
 
-namespace LocalLlm.Tests.Memory;
+namespace LocalLlm.Memory.Tests;
 
 /// <summary>Published model shapes (from their Hugging Face config.json files).</summary>
 internal static class KnownShapes

@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Json.Schema;
+using Microsoft.Extensions.AI;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+// CA2208: ParamName is the option inside ChatOptions (a property or AdditionalProperties key), so callers such as the
+// web sample can name the request field; it is deliberately not a parameter of these helpers.
+#pragma warning disable CA2208
+
+namespace LocalLlm;
+
+/// <summary>
+/// Every check a request gets before native code sees it, in one place: each fault is an
+/// <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> is the option (the
+/// <see cref="ChatOptions"/> property, the <see cref="LocalLlmOptionKeys"/> key, or <c>messages</c>) and whose
+/// message says what to send instead. What only the native grammar compiler can judge (llguidance) is translated
+/// from its <see cref="OnnxRuntimeGenAIException"/> by <see cref="CreateGenerator"/>.
+/// </summary>
+internal static partial class RequestValidation
+{
+    /// <summary>Most stop strings per request (each is matched on the text after every token).</summary>
+    public const int MaxStopSequences = 16;
+
+    /// <summary>Longest stop string, in UTF-16 code units.</summary>
+    public const int MaxStopLength = 256;
+
+    /// <summary>Most beams (every beam holds its own KV cache).</summary>
+    public const int MaxBeams = 16;
+
+    /// <summary>Most candidate answers per request (each holds its own KV cache).</summary>
+    public const int MaxCandidates = 64;
+
+    /// <summary>Largest grammar or JSON schema text, in UTF-16 code units.</summary>
+    public const int MaxGrammarLength = 256 * 1024;
+
+    /// <summary>The JSON Schema type names llguidance knows; anything else fails in native code ("Invalid type").</summary>
+    private static readonly HashSet<string> s_schemaTypes = ["object", "array", "string", "number", "integer", "boolean", "null"];
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex ToolName();
+
+    /// <summary>Checks a request's options (called where they are parsed, <see cref="GenerationSettings.From"/>).</summary>
+    /// <exception cref="ArgumentException">An option is out of range or malformed; ParamName names it.</exception>
+    public static void Options(ChatOptions options, int defaultMaxOutputTokens)
+    {
+        if (options.MaxOutputTokens is { } max && max <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options.MaxOutputTokens), max, $"ChatOptions.MaxOutputTokens must be at least 1 (was {max}); leave it null for the default of {defaultMaxOutputTokens}.");
+        if (options.Temperature is { } t && (!float.IsFinite(t) || t < 0))
+            throw new ArgumentOutOfRangeException(nameof(options.Temperature), t, $"ChatOptions.Temperature must be a finite number ≥ 0 (was {Format(t)}); 0 means greedy decoding.");
+        if (options.TopP is { } p && (!float.IsFinite(p) || p <= 0 || p > 1))
+            throw new ArgumentOutOfRangeException(nameof(options.TopP), p, $"ChatOptions.TopP must be in (0, 1] (was {Format(p)}).");
+        if (options.TopK is { } k && k <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options.TopK), k, $"ChatOptions.TopK must be at least 1 (was {k}).");
+        var extra = options.AdditionalProperties;
+        int candidates = Extra<int>(extra, LocalLlmOptionKeys.CandidateCount, "WithCandidateCount(n)") ?? 1;
+        if (options.Seed is { } seed && (seed < 0 || seed > int.MaxValue - (Math.Clamp(candidates, 1, MaxCandidates) - 1)))
+            throw new ArgumentOutOfRangeException(nameof(options.Seed), seed, $"ChatOptions.Seed must be between 0 and {int.MaxValue - (Math.Clamp(candidates, 1, MaxCandidates) - 1)} (was {seed}): ONNX Runtime GenAI's random_seed is a 32-bit integer{(candidates > 1 ? " and each candidate uses seed + its index" : "")}.");
+        Stops(options.StopSequences);
+        if (options.Instructions is { } instructions) Text(instructions, nameof(options.Instructions), "ChatOptions.Instructions");
+        Extras(extra, candidates);
+        if (options.ResponseFormat is ChatResponseFormatJson { Schema: { } schema })
+            Schema(schema, nameof(options.ResponseFormat), "ChatOptions.ResponseFormat's JSON schema");
+        if (options.Tools is { Count: > 0 } tools) Tools(tools);
+    }
+
+    /// <summary>Checks what needs the model: the messages' text (nothing that cannot reach the native tokenizer intact) and TopK against the vocabulary (called from <see cref="PromptRenderer.Render"/>).</summary>
+    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, or TopK exceeds the vocabulary.</exception>
+    public static void Prompt(ModelInfo model, IReadOnlyList<ChatMessage> messages, ChatOptions? options)
+    {
+        if (options?.TopK is { } k && k > model.VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(options.TopK), k, $"ChatOptions.TopK must be at most the model's vocabulary size, {model.VocabSize} (was {k}).");
+        for (int i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i] ?? throw new ArgumentException($"messages[{i}] is null; remove it.", nameof(messages));
+            foreach (var content in m.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent text: Text(text.Text, nameof(messages), $"messages[{i}] (text)"); break;
+                    case FunctionCallContent call:
+                        Text(call.Name, nameof(messages), $"messages[{i}] (tool call name)");
+                        if (call.Arguments is not null)
+                            foreach (var (name, value) in call.Arguments) Text(name + ArgumentText(value), nameof(messages), $"messages[{i}] (tool call argument '{name}')");
+                        break;
+                    case FunctionResultContent result when result.Result is string s: Text(s, nameof(messages), $"messages[{i}] (tool result)"); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A native error while a grammar constrains the answer (llguidance refusing a token the tokenizer produced, seen with
+    /// byte-level vocabularies) becomes a <see cref="StructuredOutputException"/>: the request was valid, the constrained
+    /// answer failed. Other exceptions are returned unchanged.
+    /// </summary>
+    public static Exception Translate(Exception e, GenerationSettings settings) =>
+        e is OnnxRuntimeGenAIException && settings.Guidance is { } g
+            ? new StructuredOutputException($"ONNX Runtime GenAI's grammar engine (llguidance) stopped the {g.Type} answer: {e.Message.Trim()} Retry, relax the constraint, or use a larger model.", "", e)
+            : e;
+
+    /// <summary>
+    /// Creates the generator. A grammar or schema that passed our checks may still be one llguidance cannot compile
+    /// (an unsupported keyword, a regex feature Rust's regex lacks, a Lark syntax error); that native error becomes an
+    /// <see cref="ArgumentException"/> naming the option. Other native errors propagate unchanged.
+    /// </summary>
+    public static Generator CreateGenerator(Model model, GeneratorParams parameters, GenerationSettings settings)
+    {
+        try
+        {
+            return new Generator(model, parameters);
+        }
+        catch (OnnxRuntimeGenAIException e) when (settings.Guidance is { } g)
+        {
+            (string option, string what) = g.Type switch
+            {
+                "regex" => (LocalLlmOptionKeys.RegexGrammar, "regular expression (WithRegexGrammar)"),
+                "lark_grammar" => (LocalLlmOptionKeys.LarkGrammar, "Lark grammar (WithLarkGrammar)"),
+                _ when settings.JsonOutput => (nameof(ChatOptions.ResponseFormat), "JSON schema (ChatOptions.ResponseFormat)"),
+                _ => (nameof(ChatOptions.Tools), "tool parameter schemas (ChatOptions.Tools with ToolMode Required)"),
+            };
+            throw new ArgumentException($"The {what} was rejected by ONNX Runtime GenAI's grammar compiler (llguidance): {e.Message.Trim()} Fix it or leave it out.", option, e);
+        }
+    }
+
+    private static void Stops(IList<string>? stops)
+    {
+        if (stops is null) return;
+        const string name = nameof(ChatOptions.StopSequences);
+        if (stops.Count > MaxStopSequences)
+            throw new ArgumentException($"ChatOptions.StopSequences has {stops.Count} strings; at most {MaxStopSequences} are accepted.", name);
+        foreach (string? stop in stops)
+        {
+            if (string.IsNullOrEmpty(stop)) throw new ArgumentException("ChatOptions.StopSequences contains an empty string; remove it.", name);
+            if (stop.Length > MaxStopLength)
+                throw new ArgumentException($"ChatOptions.StopSequences has a string of {stop.Length} characters; at most {MaxStopLength} are accepted.", name);
+            Text(stop, name, "ChatOptions.StopSequences");
+        }
+    }
+
+    private static void Extras(AdditionalPropertiesDictionary? extra, int candidates)
+    {
+        if (extra is null) return;
+        if (Extra<double>(extra, LocalLlmOptionKeys.RepetitionPenalty, "WithRepetitionPenalty(p)") is { } rp && (!double.IsFinite(rp) || rp <= 0))
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.RepetitionPenalty, rp, $"{LocalLlmOptionKeys.RepetitionPenalty} must be a positive finite number (was {Format(rp)}); 1 is off.");
+        if (Extra<int>(extra, LocalLlmOptionKeys.NoRepeatNgramSize, "WithNoRepeatNgramSize(n)") is { } ngram && ngram < 0)
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.NoRepeatNgramSize, ngram, $"{LocalLlmOptionKeys.NoRepeatNgramSize} must be ≥ 0 (was {ngram}); 0 is off.");
+        if (Extra<int>(extra, LocalLlmOptionKeys.NumBeams, "WithNumBeams(n)") is { } beams && beams is < 1 or > MaxBeams)
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.NumBeams, beams, $"{LocalLlmOptionKeys.NumBeams} must be between 1 and {MaxBeams} (was {beams}).");
+        if (Extra<double>(extra, LocalLlmOptionKeys.LengthPenalty, "WithLengthPenalty(p)") is { } lp && !double.IsFinite(lp))
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.LengthPenalty, lp, $"{LocalLlmOptionKeys.LengthPenalty} must be finite (was {Format(lp)}).");
+        Extra<bool>(extra, LocalLlmOptionKeys.EarlyStopping, "WithEarlyStopping()");
+        Extra<bool>(extra, LocalLlmOptionKeys.LogProbabilities, "WithLogProbabilities()");
+        if (Extra<int>(extra, LocalLlmOptionKeys.MinOutputTokens, "WithMinOutputTokens(n)") is { } min && min < 0)
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.MinOutputTokens, min, $"{LocalLlmOptionKeys.MinOutputTokens} must be ≥ 0 (was {min}).");
+        if (candidates is < 1 or > MaxCandidates)
+            throw new ArgumentOutOfRangeException(LocalLlmOptionKeys.CandidateCount, candidates, $"{LocalLlmOptionKeys.CandidateCount} must be between 1 and {MaxCandidates} (was {candidates}).");
+
+        string? regex = ExtraString(extra, LocalLlmOptionKeys.RegexGrammar, "WithRegexGrammar(pattern)");
+        string? lark = ExtraString(extra, LocalLlmOptionKeys.LarkGrammar, "WithLarkGrammar(grammar)");
+        if (regex is not null && lark is not null)
+            throw new ArgumentException($"Both {LocalLlmOptionKeys.RegexGrammar} and {LocalLlmOptionKeys.LarkGrammar} are set; use one (a Lark grammar can contain regexes).", LocalLlmOptionKeys.LarkGrammar);
+        if (regex is not null)
+        {
+            Grammar(regex, LocalLlmOptionKeys.RegexGrammar);
+            try { _ = new Regex(regex, RegexOptions.None, TimeSpan.FromSeconds(1)); }
+            catch (ArgumentException e) { throw new ArgumentException($"{LocalLlmOptionKeys.RegexGrammar} is not a valid regular expression: {e.Message}", LocalLlmOptionKeys.RegexGrammar, e); }
+        }
+        if (lark is not null) Grammar(lark, LocalLlmOptionKeys.LarkGrammar);
+    }
+
+    private static void Grammar(string text, string key)
+    {
+        if (text.Length == 0) throw new ArgumentException($"{key} is empty; leave it out for unconstrained output.", key);
+        if (text.Length > MaxGrammarLength) throw new ArgumentException($"{key} has {text.Length} characters; at most {MaxGrammarLength} are accepted.", key);
+        Text(text, key, key);
+    }
+
+    /// <summary>A JSON schema llguidance can compile: well-formed for JsonSchema.Net, "type" values it knows, not too large.</summary>
+    private static void Schema(JsonElement schema, string option, string what)
+    {
+        if (schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True or JsonValueKind.False))
+            throw new ArgumentException($"{what} must be a JSON object (was {schema.ValueKind}).", option);
+        string raw = schema.GetRawText();
+        if (raw.Length > MaxGrammarLength) throw new ArgumentException($"{what} has {raw.Length} characters; at most {MaxGrammarLength} are accepted.", option);
+        Text(raw, option, what);
+        if (FirstBadType(schema, "#") is { } bad)
+            throw new ArgumentException($"{what} has \"type\": {bad.Value} at {bad.Path}; use one of {string.Join(", ", s_schemaTypes)}.", option);
+        try
+        {
+            _ = JsonSchema.FromText(raw);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new ArgumentException($"{what} is not a valid JSON Schema: {e.Message}", option, e);
+        }
+    }
+
+    /// <summary>The first "type" value (string, or array of strings) outside the seven JSON types, with its JSON pointer.</summary>
+    private static (string Path, string Value)? FirstBadType(JsonElement node, string path)
+    {
+        switch (node.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in node.EnumerateObject())
+                {
+                    if (p.NameEquals("type"))
+                    {
+                        bool ok = p.Value.ValueKind switch
+                        {
+                            JsonValueKind.String => s_schemaTypes.Contains(p.Value.GetString()!),
+                            JsonValueKind.Array => p.Value.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String && s_schemaTypes.Contains(t.GetString()!)),
+                            _ => false,
+                        };
+                        // "type" is also an ordinary property name inside "properties"; only a schema's own keyword is checked.
+                        if (!ok && !path.EndsWith("/properties", StringComparison.Ordinal)) return (path + "/type", p.Value.GetRawText());
+                    }
+                    // Values (enum, const, default, examples) are data, not schemas.
+                    if (p.Name is "enum" or "const" or "default" or "examples") continue;
+                    if (FirstBadType(p.Value, path + "/" + p.Name) is { } bad) return bad;
+                }
+                return null;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in node.EnumerateArray())
+                    if (FirstBadType(item, $"{path}/{i++}") is { } bad) return bad;
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static void Tools(IList<AITool> tools)
+    {
+        const string option = nameof(ChatOptions.Tools);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tool in tools)
+        {
+            if (tool is null) throw new ArgumentException("ChatOptions.Tools contains null; remove it.", option);
+            if (tool is not AIFunctionDeclaration f) continue;
+            if (!ToolName().IsMatch(f.Name ?? ""))
+                throw new ArgumentException($"ChatOptions.Tools: tool name '{f.Name}' is not valid: use 1 to 64 letters, digits, '_', '-' or '.'.", option);
+            if (!names.Add(f.Name!)) throw new ArgumentException($"ChatOptions.Tools: tool name '{f.Name}' is declared twice; tool names must be unique.", option);
+            if (f.Description is { } d) Text(d, option, $"ChatOptions.Tools: the description of tool '{f.Name}'");
+            Schema(f.JsonSchema, option, $"ChatOptions.Tools: the parameter schema of tool '{f.Name}'");
+        }
+    }
+
+    /// <summary>A tool-call argument's text: a string, or a JSON string element (whose escaped lone surrogate only shows when read).</summary>
+    private static string? ArgumentText(object? value)
+    {
+        if (value is string s) return s;
+        if (value is not JsonElement { ValueKind: JsonValueKind.String } e) return null;
+        try { return e.GetString(); }
+        catch (InvalidOperationException) { return Unreadable; } // not valid UTF-16: Text reports it as a lone surrogate
+    }
+
+    private const string Unreadable = "\ud800";
+
+    /// <summary>Text that reaches native code as UTF-8 must be valid UTF-16 (no lone surrogate) and NUL-free (a C string ends there).</summary>
+    private static void Text(string? text, string option, string what)
+    {
+        if (string.IsNullOrEmpty(text)) return;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\0')
+                throw new ArgumentException($"{what} contains a NUL character (U+0000) at index {i}; remove it: native code would cut the text there.", option);
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(c))
+                throw new ArgumentException($"{what} contains a lone UTF-16 surrogate (\\u{(int)c:x4}) at index {i}; send valid Unicode text.", option);
+        }
+    }
+
+    /// <summary>A typed extra: null when absent; a value that is present but not a <typeparamref name="T"/> is an error, not silently ignored.</summary>
+    private static T? Extra<T>(AdditionalPropertiesDictionary? extra, string key, string helper) where T : struct
+    {
+        if (extra is null || !extra.TryGetValue(key, out object? raw) || raw is null) return null;
+        if (extra.TryGetValue(key, out T value)) return value;
+        throw new ArgumentException($"AdditionalProperties['{key}'] must be a {typeof(T).Name} (was {raw.GetType().Name} '{raw}'); set it with options.{helper}.", key);
+    }
+
+    private static string? ExtraString(AdditionalPropertiesDictionary extra, string key, string helper)
+    {
+        if (!extra.TryGetValue(key, out object? raw) || raw is null) return null;
+        return raw as string ?? throw new ArgumentException($"AdditionalProperties['{key}'] must be a string (was {raw.GetType().Name}); set it with options.{helper}.", key);
+    }
+
+    private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+}
