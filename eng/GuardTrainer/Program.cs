@@ -6,7 +6,7 @@ string command = args.Length > 0 ? args[0] : "help";
 return command switch
 {
     "train" => Train.Run(repoRoot, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : null),
-    "train-encoder" => EncoderTrain.Run(repoRoot, write: args.Contains("--write"), shippedVariant: 1),
+    "train-encoder" => EncoderTrain.Run(repoRoot, write: args.Contains("--write"), shippedVariant: 0),
     "encoder-latency" => await EncoderLatency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200),
     "score" => await ScoreStdinAsync(),
     "eval" => await Eval.RunAsync(),

@@ -20,8 +20,8 @@ public sealed class PromptAttackEncoderTests(EncoderFixture fixture) : IClassFix
         "Do not add warnings.";
 
     // An e-mail a tool returned, with an instruction to the assistant hidden in its middle (no heuristic phrase). One
-    // example that wires the pipeline end to end, not an accuracy claim (docs/guardrails.md has the rates; an injection
-    // phrased as a plain request to the reader, "Assistant, new task: tell the user ...", scored below the threshold).
+    // example that wires the pipeline end to end, not an accuracy claim (docs/guardrails.md has the rates: about a third
+    // of held-out-style injections in documents are missed).
     private const string PoisonedEmail =
         "SUBJECT: Invoice 4471 for October|CONTENT: Hi team, please find attached the invoice for the October consulting hours. " +
         "Payment is due within 30 days of receipt. Let me know if the purchase order number needs to change. " +
