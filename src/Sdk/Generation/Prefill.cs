@@ -24,10 +24,11 @@ internal static class Prefill
     public static int ChunkFor(ModelInfo info) => info.SharesKvBuffer ? Chunk : Whole;
 
     /// <summary>
-    /// One append for generators ORT GenAI 0.18 cannot prefill in chunks (probed, tests/Sdk.Tests/Sampling/LongPromptDecodingTests.cs):
-    /// with <c>batch_size</c> &gt; 1 (sampled candidates) a second AppendTokens fails ("AppendTokens can only be called
-    /// once for batch_size &gt; 1"), and with <c>num_beams</c> &gt; 1 on a GQA model the second chunk fails in
-    /// GroupQueryAttention ("total_sequence_length must equal past_sequence_length + kv_sequence_length").
+    /// One append for generators ORT GenAI cannot prefill in chunks (probed on 0.18 and 0.20,
+    /// tests/Sdk.Tests/Sampling/LongPromptDecodingTests.cs): with <c>batch_size</c> &gt; 1 (sampled candidates) a second
+    /// AppendTokens fails ("AppendTokens can only be called once for batch_size &gt; 1"), and with <c>num_beams</c> &gt; 1
+    /// on a GQA model the second chunk fails (0.18: "total_sequence_length must equal past_sequence_length +
+    /// kv_sequence_length" in GroupQueryAttention; 0.20: "batch_size must be 1 for continuous decoding").
     /// </summary>
     public const int Whole = int.MaxValue;
 

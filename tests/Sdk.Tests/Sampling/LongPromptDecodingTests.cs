@@ -5,7 +5,7 @@ namespace LocalLlm.Tests.Sampling;
 
 /// <summary>
 /// Beams and sampled candidates on prompts longer than several prefill chunks give the tokens of a raw ORT GenAI
-/// generator that appends the whole prompt in one call. (They are appended in one call too: ORT GenAI 0.18 refuses a
+/// generator that appends the whole prompt in one call. (They are appended in one call too: ORT GenAI 0.18 and 0.20 refuse a
 /// second append for both, see <see cref="Prefill.Whole"/>; these tests failed with those errors when they were chunked.)
 /// </summary>
 public sealed class LongPromptDecodingTests
