@@ -66,7 +66,8 @@ internal static partial class RequestValidation
     }
 
     /// <summary>Checks what needs the model: the messages' text (nothing that cannot reach the native tokenizer intact) and TopK against the vocabulary (called from <see cref="PromptRenderer.Render"/>).</summary>
-    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, or TopK exceeds the vocabulary.</exception>
+    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, a message holds an image or file for a text-only model, or TopK exceeds the vocabulary.</exception>
+    /// <exception cref="NotSupportedException">A message holds an image or file for a model with a vision processor (images are not passed to models yet).</exception>
     public static void Prompt(ModelInfo model, IReadOnlyList<ChatMessage> messages, ChatOptions? options)
     {
         if (options?.TopK is { } k && k > model.VocabSize)
@@ -85,9 +86,25 @@ internal static partial class RequestValidation
                             foreach (var (name, value) in call.Arguments) Text(name + ArgumentText(value), nameof(messages), $"messages[{i}] (tool call argument '{name}')");
                         break;
                     case FunctionResultContent result when result.Result is string s: Text(s, nameof(messages), $"messages[{i}] (tool result)"); break;
+                    case DataContent or UriContent: Media(model, content, i); break;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// An image, audio clip or file (<see cref="DataContent"/>, <see cref="UriContent"/>) would reach the model as nothing:
+    /// the prompt is text only. Never drop it silently; say which model and what to do.
+    /// </summary>
+    private static void Media(ModelInfo model, AIContent content, int index)
+    {
+        string media = content switch { DataContent d => d.MediaType, UriContent u => u.MediaType, _ => "" };
+        string what = media.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? "an image" : "a file";
+        string where = $"messages[{index}] holds {what} ({media})";
+        const string fix = "Remove it, or describe it in text.";
+        if (model.HasVisionProcessor)
+            throw new NotSupportedException($"{where}. Model '{model.Id}' has a vision processor, but LocalLlm passes only text to models; the model would answer without it. {fix}");
+        throw new ArgumentException($"{where}, but model '{model.Id}' reads text only: it has no vision processor (no \"vision\" section in {Path.Combine(model.Folder, "genai_config.json")}), so it would answer without it. {fix}", "messages");
     }
 
     /// <summary>

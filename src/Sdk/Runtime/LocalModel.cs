@@ -98,6 +98,7 @@ public sealed class LocalModel : IDisposable
             SharesKvBuffer = modelFolder.PastPresentShareBuffer && (graph?.HasGroupQueryAttention ?? false),
             EosTokenIds = modelFolder.EosTokenIds,
             FileSizes = modelFolder.FileSizes,
+            HasVisionProcessor = modelFolder.HasVision,
         };
         Log.ModelLoaded(logger, info.Id, info.Precision.ToString(), info.Layers, info.ContextLength);
         return new LocalModel(model, tokenizer, info, logger);
