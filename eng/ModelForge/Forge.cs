@@ -33,4 +33,56 @@ public static class Forge
         GenAiConfig.Write(Path.Combine(outputDirectory, "genai_config.json"), spec);
         TokenizerFiles.Write(outputDirectory, spec.Vocab, spec.Context);
     }
+
+    /// <summary>
+    /// Writes an ONNX Runtime LoRA adapter (<c>.onnx_adapter</c>) for the copy-design folder forged with
+    /// <paramref name="options"/> (which must set <see cref="ForgeOptions.LoraRank"/>): with the adapter active, the
+    /// model copies the token <paramref name="lag"/> positions back instead of <see cref="ForgeOptions.Lag"/>.
+    /// The rank-1 update adds the difference of the two lags' query rows on the constant dimension, which every
+    /// hidden state holds at exactly 1.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The options have no LoRA inputs, or the lag is out of range.</exception>
+    public static void WriteCopyAdapter(ForgeOptions options, int lag, string path)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options.Validate();
+        if (options.Design != ModelDesign.Copy || options.LoraRank == 0)
+            throw new ArgumentException("WriteCopyAdapter needs a copy-design folder with LoRA inputs: set ForgeOptions.Design = Copy and LoraRank ≥ 1.", nameof(options));
+        int context = options.EffectiveContextLength;
+        if (lag < 1 || lag >= context)
+            throw new ArgumentOutOfRangeException(nameof(lag), lag, $"The adapter's lag must be between 1 and {context - 1}.");
+
+        var (spec, _) = DesignedModel.Create(options);
+        float[] from = DesignedModel.QueryRow(options.Lag, context);
+        float[] to = DesignedModel.QueryRow(lag, context);
+        var a = new float[spec.Hidden * spec.LoraRank];
+        a[DesignedModel.ConstDim * spec.LoraRank] = 1f; // A[const, 0] = 1: x·A is 1 in column 0 for every token
+        var b = new float[spec.LoraRank * from.Length];
+        for (int c = 0; c < from.Length; c++)
+            b[c] = to[c] - from[c]; // B[0, :] = the change of the query row
+        var parameters = new List<AdapterParameter>();
+        for (int layer = 0; layer < spec.Layers; layer++)
+        {
+            string projection = $"model.layers.{layer}.attn.q_proj";
+            parameters.Add(Parameter(LoraNames.A(projection), [spec.Hidden, spec.LoraRank], a, spec.IoType));
+            parameters.Add(Parameter(LoraNames.B(projection), [spec.LoraRank, from.Length], b, spec.IoType));
+        }
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        File.WriteAllBytes(path, AdapterFile.Build(parameters));
+    }
+
+    private static AdapterParameter Parameter(string name, long[] dims, float[] values, ElemType type)
+    {
+        int size = type == ElemType.Float16 ? 2 : 4;
+        var bytes = new byte[values.Length * size];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (type == ElemType.Float16) System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+            else System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+        }
+        return new AdapterParameter(name, dims, type, bytes);
+    }
 }
