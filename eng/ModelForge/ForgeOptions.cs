@@ -172,8 +172,9 @@ public sealed record ForgeOptions
     public int? ContextLength { get; init; }
 
     /// <summary>
-    /// Copy design only: 0, or the rank of a LoRA branch on the query projection whose parameters are graph inputs
-    /// (defaults zero), so <see cref="Forge.WriteCopyAdapter"/> can write an <c>.onnx_adapter</c> that changes the lag.
+    /// Copy and random designs: 0, or the rank of a LoRA branch on every query projection whose parameters are graph
+    /// inputs (defaults zero), so <see cref="Forge.WriteCopyAdapter"/> can write an <c>.onnx_adapter</c> that changes
+    /// the lag (copy) and <see cref="Forge.WriteRandomAdapter"/> one with seeded values (random: its cost).
     /// </summary>
     /// <value>Default 0 (no LoRA inputs).</value>
     public int LoraRank { get; init; }
@@ -210,8 +211,8 @@ public sealed record ForgeOptions
             EffectiveShape.Validate();
         if (LoraRank is < 0 or > 64)
             throw new ArgumentException($"ForgeOptions.LoraRank must be 0..64 (got {LoraRank}).");
-        if (LoraRank > 0 && Design != ModelDesign.Copy)
-            throw new ArgumentException($"ForgeOptions.LoraRank applies to the copy design only (its adapter changes the lag); the {Design} design has none. Remove LoraRank or use ModelDesign.Copy.");
+        if (LoraRank > 0 && Design is not (ModelDesign.Copy or ModelDesign.Random))
+            throw new ArgumentException($"ForgeOptions.LoraRank applies to the copy design (its adapter changes the lag) and the random design (its cost) only; the {Design} design has none. Remove LoraRank or use ModelDesign.Copy.");
         if (Design == ModelDesign.BeamTrap && Precision is not (WeightPrecision.Fp32 or WeightPrecision.Fp16))
             throw new ArgumentException($"ForgeOptions.Precision {Precision} does not hold the beam-trap design's log-probabilities exactly; use Fp32 or Fp16.");
     }

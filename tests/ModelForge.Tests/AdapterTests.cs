@@ -40,7 +40,43 @@ public sealed class AdapterTests
         var e = Assert.Throws<ArgumentException>(() => Forge.WriteCopyAdapter(new ForgeOptions { Lag = 3 }, 2, Path.Combine(temp.Path, "x.onnx_adapter")));
         Assert.Contains("LoraRank", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => Forge.WriteCopyAdapter(new ForgeOptions { Lag = 3, LoraRank = 1 }, 0, Path.Combine(temp.Path, "x.onnx_adapter")));
-        Assert.Contains("copy design only", Assert.Throws<ArgumentException>(() => new ForgeOptions { Design = ModelDesign.Successor, LoraRank = 1 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("LoraRank applies to the copy design", Assert.Throws<ArgumentException>(() => new ForgeOptions { Design = ModelDesign.Successor, LoraRank = 1 }.Validate()).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RandomAdapter_LoraInputsLeaveTheBaseExactAndTheAdapterMovesTheLogits()
+    {
+        using var temp = new TempDirectory();
+        var plainOptions = new ForgeOptions { Design = ModelDesign.Random, ContextLength = 128 };
+        var loraOptions = plainOptions with { LoraRank = 8 };
+        string adapterPath = Path.Combine(temp.Path, "random.onnx_adapter");
+        Forge.WriteRandomAdapter(loraOptions, 3, adapterPath);
+        int[] prompt = [.. Enumerable.Range(0, 24).Select(i => (i * 53 + 7) % 256)];
+        using var plain = new Model(RawApi.Forge(temp, plainOptions, "plain"));
+        using var lora = new Model(RawApi.Forge(temp, loraOptions, "lora"));
+        using var adapters = new Adapters(lora);
+        adapters.LoadAdapter(adapterPath, "random");
+
+        float[] basePlain = FirstLogits(plain, prompt, null);
+        float[] baseLora = FirstLogits(lora, prompt, null);
+        float[] adapted = FirstLogits(lora, prompt, adapters);
+
+        Assert.Equal(basePlain, baseLora); // zero defaults: q + (x·0)·0 is q exactly
+        double moved = basePlain.Zip(adapted, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(moved > 1e-4, $"the adapter should change the logits (max change {moved})");
+        Assert.Equal(RawLoop.Greedy(plain, prompt, 8), RawLoop.Greedy(lora, prompt, 8));
+    }
+
+    private static float[] FirstLogits(Model model, int[] prompt, Adapters? adapters)
+    {
+        using var p = new GeneratorParams(model);
+        p.SetSearchOption("max_length", prompt.Length + 1);
+        using var g = new Generator(model, p);
+        if (adapters is not null) g.SetActiveAdapter(adapters, "random");
+        g.AppendTokens(prompt);
+        using Tensor logits = g.GetOutput("logits");
+        int vocab = (int)logits.Shape()[^1];
+        return logits.GetData<float>()[^vocab..].ToArray();
     }
 
     [Fact]
