@@ -38,10 +38,34 @@ internal sealed class ModelAdapters(Model model) : IDisposable
             }
             catch (OnnxRuntimeGenAIException e)
             {
-                throw new ArgumentException($"{option}: ONNX Runtime could not load adapter '{name}' from '{full}': {e.Message.Trim()} Export the adapter for this model (its parameter names and shapes must be the model's LoRA inputs).", option, e);
+                throw new ArgumentException($"{option}: ONNX Runtime could not load adapter '{name}' from '{full}': {e.Message.Trim()} {Fix}", option, e);
+            }
+            try
+            {
+                Probe(name);
+            }
+            catch (OnnxRuntimeGenAIException e)
+            {
+                _native.UnloadAdapter(name);
+                throw new ArgumentException($"{option}: adapter '{name}' ('{full}') does not fit this model: {e.Message.Trim()} {Fix}", option, e);
             }
             _files[name] = full;
         }
+    }
+
+    private const string Fix = "Export the adapter for this model: its parameters must be the model's LoRA inputs, with their names, shapes and element type.";
+
+    /// <summary>
+    /// ONNX Runtime checks an adapter's parameters against the model's inputs only when the model runs, so one model
+    /// step (token 0) under the adapter, now, turns a wrong name or shape into a load-time error instead of a failed request.
+    /// </summary>
+    private void Probe(string name)
+    {
+        using var parameters = new GeneratorParams(model);
+        parameters.SetSearchOption("max_length", 2);
+        using var generator = new Generator(model, parameters);
+        generator.SetActiveAdapter(_native!, name);
+        generator.AppendTokens([0]);
     }
 
     private static void CheckFile(string name, string full, string option)

@@ -166,4 +166,27 @@ public sealed class AdapterTests : IDisposable
         var rebound = Assert.Throws<ArgumentException>(() => new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Adapters = { ["short"] = options.Adapters["long"] } }));
         Assert.Contains("adapter 'short' is already loaded", rebound.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Constructor_AdapterForAnotherModel_ThrowsAtLoadWithTheNativeReason()
+    {
+        var forged = Forged();
+        using var model = Load(forged);
+        string rank2 = Path.Combine(_temp, "rank2.onnx_adapter");
+        Forge.WriteCopyAdapter(forged with { LoraRank = 2 }, TemplateTail + 3, rank2);
+        string twoLayers = Path.Combine(_temp, "two-layers.onnx_adapter");
+        Forge.WriteRandomAdapter(new ForgeOptions { Design = ModelDesign.Random, LoraRank = 1 }, 1, twoLayers);
+
+        var shape = Assert.Throws<ArgumentException>(() => new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Adapters = { ["rank2"] = rank2 } }));
+        Assert.Contains("adapter 'rank2'", shape.Message, StringComparison.Ordinal);
+        Assert.Contains("does not fit this model: Got invalid dimensions for input: model.layers.0.attn.q_proj.lora_B", shape.Message, StringComparison.Ordinal);
+        var names = Assert.Throws<ArgumentException>(() => new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Adapters = { ["other"] = twoLayers } }));
+        Assert.Contains("does not fit this model: Invalid input name: model.layers.1.attn.q_proj", names.Message, StringComparison.Ordinal);
+        Assert.Contains("Export the adapter for this model", names.Message, StringComparison.Ordinal);
+
+        // A refused adapter is unloaded: its name can be bound to the right file, and the model still answers.
+        using var client = new LocalLlmChatClient(model, WithAdapters(forged, new LocalLlmChatClientOptions { Adapters = { ["rank2"] = Path.Combine(_temp, "Plain-short.onnx_adapter") } }));
+        Assert.Equal("rld", (await client.GetResponseAsync(Ask(), Greedy("rank2"))).Text);
+        Assert.Equal("world", (await client.GetResponseAsync(Ask(), Greedy())).Text);
+    }
 }
