@@ -26,6 +26,7 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
         nameof(ChatOptions.Instructions) or "messages" => "messages",
         LocalLlmOptionKeys.CandidateCount => "n",
         LocalLlmOptionKeys.LogProbabilities => "logprobs",
+        LocalLlmOptionKeys.Adapter => "localllm_adapter",
         _ => null,
     };
 
@@ -85,6 +86,12 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
         {
             try { options = SamplingPreset.FromName(preset).ApplyTo(options); }
             catch (ArgumentException e) { throw new OpenAIRequestException(e.Message, "localllm_preset"); }
+        }
+        // Not an OpenAI field: the LoRA adapter (a name in the model's LocalLlm:Adapters); the SDK refuses unknown names.
+        if (Str(root, "localllm_adapter", "localllm_adapter") is { } adapter)
+        {
+            if (adapter.Length == 0) throw new OpenAIRequestException("'localllm_adapter' is empty; leave it out for the base model.", "localllm_adapter");
+            options.WithAdapter(adapter);
         }
         return new ChatCompletionRequest(model, messages, options, stream, includeUsage, logProbs);
     }
