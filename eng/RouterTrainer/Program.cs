@@ -16,16 +16,17 @@ var reportOption = new Option<FileInfo?>("--report") { Description = "Also write
 var seedOption = new Option<int>("--seed") { Description = "Split seed.", DefaultValueFactory = _ => 1 };
 var heldOutOption = new Option<double>("--held-out") { Description = "Held-out share of questions.", DefaultValueFactory = _ => 0.5 };
 var hashBitsOption = new Option<int>("--hash-bits") { Description = "Hashed feature space is 2^bits.", DefaultValueFactory = _ => 16 };
+var encoderOption = new Option<bool>("--encoder") { Description = "Evaluate router v2 on the sentence encoder (MMLU held-out half and MT-Bench) instead of training the n-gram classifier." };
 
 var root = new RootCommand("Train and evaluate the LocalLlm prompt-classifier router on RouteLLM MMLU.")
 {
-    dataOption, outOption, reportOption, seedOption, heldOutOption, hashBitsOption,
+    dataOption, outOption, reportOption, seedOption, heldOutOption, hashBitsOption, encoderOption,
 };
 root.SetAction(parse => Run(parse.GetValue(dataOption)!, parse.GetValue(outOption), parse.GetValue(reportOption),
-    parse.GetValue(seedOption), parse.GetValue(heldOutOption), parse.GetValue(hashBitsOption)));
+    parse.GetValue(seedOption), parse.GetValue(heldOutOption), parse.GetValue(hashBitsOption), parse.GetValue(encoderOption)));
 return root.Parse(args).Invoke();
 
-static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed, double heldOutShare, int hashBits)
+static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed, double heldOutShare, int hashBits, bool encoder)
 {
     if (!data.Exists)
     {
@@ -49,6 +50,13 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
         var candidate = trainOn(f.Fit);
         return RouterMetrics.Compute(f.Validation, [.. f.Validation.Select(r => (double)candidate.Score(r.Prompt))]).Apgr;
     });
+    if (encoder)
+    {
+        // The n-gram recipe at its shipped settings (L2 5, no subject head) is the blend partner.
+        EncoderRouter.Run(train, test, folds, rows => { var m = TrainGain(rows, hashBits, 5); return p => m.Score(p); },
+            Path.Combine(data.FullName, "..", "mt_bench"));
+        return 0;
+    }
     double bestL2 = 0, bestApgr = double.MinValue;
     foreach (double l2 in new[] { 0.3, 1, 2, 3, 5, 10 })
     {

@@ -11,7 +11,11 @@ internal sealed record RouterMetrics(double Apgr, double Cpt50, double Cpt80, do
     /// Sends the highest-scoring k rows to the strong model for every k; rows with equal scores are routed in
     /// expectation (their gains averaged), so ties are not broken by input order.
     /// </summary>
-    public static RouterMetrics Compute(IReadOnlyList<MmluRow> rows, IReadOnlyList<double> strongScores)
+    public static RouterMetrics Compute(IReadOnlyList<MmluRow> rows, IReadOnlyList<double> strongScores) =>
+        Compute([.. rows.Select(r => (r.WeakCorrect ? 1.0 : 0, r.StrongCorrect ? 1.0 : 0))], strongScores);
+
+    /// <summary>The same on any per-row quality of each model (correctness 0/1, or a judge's score such as MT-Bench's 1-10).</summary>
+    public static RouterMetrics Compute(IReadOnlyList<(double Weak, double Strong)> rows, IReadOnlyList<double> strongScores)
     {
         int n = rows.Count;
         int[] order = [.. Enumerable.Range(0, n).OrderByDescending(i => strongScores[i])];
@@ -22,16 +26,16 @@ internal sealed record RouterMetrics(double Apgr, double Cpt50, double Cpt80, do
             double sum = 0;
             while (end < n && strongScores[order[end]] == strongScores[order[start]])
             {
-                MmluRow r = rows[order[end]];
-                sum += (r.StrongCorrect ? 1 : 0) - (r.WeakCorrect ? 1 : 0);
+                var r = rows[order[end]];
+                sum += r.Strong - r.Weak;
                 end++;
             }
             for (int k = start; k < end; k++) gain[k] = sum / (end - start);
             start = end;
         }
 
-        double weak = rows.Count(r => r.WeakCorrect) / (double)n;
-        double strong = rows.Count(r => r.StrongCorrect) / (double)n;
+        double weak = rows.Average(r => r.Weak);
+        double strong = rows.Average(r => r.Strong);
         double[] quality = new double[n + 1];
         quality[0] = weak;
         for (int k = 1; k <= n; k++) quality[k] = quality[k - 1] + (gain[k - 1] / n);

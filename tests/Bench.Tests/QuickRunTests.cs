@@ -23,7 +23,7 @@ public sealed class QuickRunTests
         string[] quality = [.. report[report.IndexOf("## Precision: what lower precision costs", StringComparison.Ordinal)..].Split('\n').Where(l => l.StartsWith("| tiny ", StringComparison.Ordinal))];
         Assert.Contains(quality, l => l.StartsWith("| tiny fp32", StringComparison.Ordinal) && l.Contains("| 1.000× | 0.0000 | 100.0 % |", StringComparison.Ordinal));
         Assert.Contains(quality, l => l.StartsWith("| tiny int4 acc4", StringComparison.Ordinal) && !l.Contains("100.0 %", StringComparison.Ordinal));
-        foreach (string suite in new[] { "Overhead", "Precision", "Context length", "Decoding", "Concurrency", "Turns", "Middleware", "Execution provider" })
+        foreach (string suite in new[] { "Overhead", "Precision", "Context length", "Decoding", "Concurrency", "Turns", "Middleware", "Execution provider", "Embeddings" })
             Assert.Contains($"## {suite}", report, StringComparison.Ordinal);
     }
 

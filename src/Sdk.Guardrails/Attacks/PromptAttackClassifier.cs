@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -82,34 +81,12 @@ public sealed class PromptAttackClassifier : IDisposable
     internal static string Normalize(string text)
     {
         // Normalise a bounded raw prefix and suffix only, so a huge prompt costs no more than a long one.
-        const int raw = 4 * (HeadCharacters + TailCharacters);
-        if (text.Length > raw)
-            return Cut(Collapse(text.AsSpan(0, raw / 2)) + " " + Collapse(text.AsSpan(text.Length - raw / 2)));
-        return Cut(Collapse(text));
+        return Cut(AttackText.Collapse(text, 4 * (HeadCharacters + TailCharacters), lowerCase: true));
     }
 
     private static string Cut(string normalized) => normalized.Length <= HeadCharacters + TailCharacters
         ? normalized
         : string.Concat(normalized.AsSpan(0, HeadCharacters), " ", normalized.AsSpan(normalized.Length - TailCharacters));
-
-    private static string Collapse(ReadOnlySpan<char> text)
-    {
-        var sb = new StringBuilder(text.Length);
-        bool space = false;
-        foreach (char c in text)
-        {
-            if (char.IsWhiteSpace(c))
-            {
-                space = sb.Length > 0;
-                continue;
-            }
-            if (space)
-                sb.Append(' ');
-            space = false;
-            sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
 
     private static SessionOptions SessionOptions() => new()
     {

@@ -1,0 +1,2 @@
+global using LocalLlm.Embeddings;
+global using Microsoft.Extensions.AI;
