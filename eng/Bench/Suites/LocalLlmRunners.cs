@@ -10,12 +10,14 @@ internal sealed class LocalLlmEngine : IDisposable
     {
     }
 
-    public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
+    public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off, IReadOnlyDictionary<string, string>? adapters = null)
     {
         _model = LocalModel.Load(folder, new LocalModelOptions { ExecutionProvider = ExecutionProvider.Cpu });
         // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
         // for. The turns suite measures reuse on purpose.
-        Client = new LocalLlmChatClient(_model, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching });
+        var options = new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching };
+        foreach (var (name, path) in adapters ?? new Dictionary<string, string>()) options.Adapters[name] = path;
+        Client = new LocalLlmChatClient(_model, options);
     }
 
     public LocalLlmChatClient Client { get; }
@@ -26,8 +28,12 @@ internal sealed class LocalLlmEngine : IDisposable
     public Tokenizer Tokenizer => _model.NativeTokenizer;
 
     /// <summary>Greedy, exactly <c>n</c> tokens (MaxOutputTokens and min output tokens), streamed.</summary>
-    public IGenerationRunner Runner(string name = "LocalLlmChatClient") =>
-        new ChatClientRunner(name, Client, (_, n) => new ChatOptions { MaxOutputTokens = n, Temperature = 0 }.WithMinOutputTokens(n));
+    public IGenerationRunner Runner(string name = "LocalLlmChatClient", string? adapter = null) =>
+        new ChatClientRunner(name, Client, (_, n) =>
+        {
+            var options = new ChatOptions { MaxOutputTokens = n, Temperature = 0 }.WithMinOutputTokens(n);
+            return adapter is null ? options : options.WithAdapter(adapter);
+        });
 
     public void Dispose()
     {

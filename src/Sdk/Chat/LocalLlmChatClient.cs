@@ -28,6 +28,7 @@ public sealed class LocalLlmChatClient : IChatClient
     private readonly ConversationStore _conversations;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lazy<BatchingEngine?> _batching;
+    private readonly HashSet<string> _adapters;
     private int _disposed;
 
     /// <summary>Creates a client over a loaded model (the model is not disposed with the client).</summary>
@@ -37,6 +38,7 @@ public sealed class LocalLlmChatClient : IChatClient
     /// <param name="logger">Logger; null for none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An adapter in <see cref="LocalLlmChatClientOptions.Adapters"/> is missing, not an .onnx_adapter file, or refused by ONNX Runtime.</exception>
     public LocalLlmChatClient(LocalModel model, LocalLlmChatClientOptions? options = null, LocalLlmTelemetry? telemetry = null, ILogger<LocalLlmChatClient>? logger = null)
         : this(model ?? throw new ArgumentNullException(nameof(model)), ownsModel: false, options, telemetry, logger)
     {
@@ -58,6 +60,16 @@ public sealed class LocalLlmChatClient : IChatClient
         _options.Validate();
         _model = model;
         _ownsModel = ownsModel;
+        try
+        {
+            foreach (var (name, path) in _options.Adapters) model.Adapters.Load(name, path, nameof(LocalLlmChatClientOptions.Adapters));
+        }
+        catch when (ownsModel)
+        {
+            model.Dispose();
+            throw;
+        }
+        _adapters = [.. _options.Adapters.Keys];
         _ownsTelemetry = telemetry is null;
         _telemetry = telemetry ?? new LocalLlmTelemetry();
         _logger = logger ?? NullLogger.Instance;
@@ -65,6 +77,14 @@ public sealed class LocalLlmChatClient : IChatClient
         _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger) { ModelId = model.Info.Id };
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The request's settings; its adapter must be one this client loaded.</summary>
+    private GenerationSettings Settings(ChatOptions? options)
+    {
+        var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        RequestValidation.Adapter(settings.Adapter, _adapters, _model.Info.Id);
+        return settings;
     }
 
     /// <summary>The native batching engine, started on first use; null when batching is off or this model cannot be batched.</summary>
@@ -109,7 +129,7 @@ public sealed class LocalLlmChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        var requested = Settings(options);
         if (requested.NumBeams > 1)
             return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
         if (SampledCandidates.Applies(requested, options))
@@ -218,7 +238,7 @@ public sealed class LocalLlmChatClient : IChatClient
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
 
-        var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        var settings = Settings(options);
         if (settings.NumBeams > 1 || settings.CandidateCount > 1)
             throw new NotSupportedException("Beam search and several candidates need the whole answer before any of it is shown: call GetResponseAsync instead of streaming.");
         bool tools = options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;

@@ -50,7 +50,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
         if (settings.RepetitionPenalty is { } rp) p.SetSearchOption("repetition_penalty", rp);
         if (settings.NoRepeatNgramSize is { } ngram) p.SetSearchOption("no_repeat_ngram_size", ngram);
         if (settings.MinOutputTokens is { } min) p.SetSearchOption("min_length", Math.Min(maxLength, prompt.Length + min));
-        using var generator = new Generator(model.NativeModel, p);
+        using var generator = RequestValidation.CreateGenerator(model, p, settings);
 
         telemetry.ActiveRequests.Add(1);
         var clock = Stopwatch.StartNew();

@@ -44,7 +44,7 @@ internal sealed class SampledCandidates(LocalModel model, string promptText, int
         using var p = new GeneratorParams(model.NativeModel);
         p.SetSearchOption("batch_size", n);
         GenerationLoop.Apply(p, settings, maxLength, prompt.Length); // no guidance here: Applies() excludes it
-        using var generator = new Generator(model.NativeModel, p);
+        using var generator = RequestValidation.CreateGenerator(model, p, settings);
 
         var streams = new TokenizerStream[n];
         var texts = new StringBuilder[n];

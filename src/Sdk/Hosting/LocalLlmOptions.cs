@@ -68,6 +68,10 @@ public sealed class LocalLlmOptions
     [EnumDataType(typeof(PromptTruncation), ErrorMessage = "LocalLlm:Truncation must be Error or DropOldestTurns.")]
     public PromptTruncation Truncation { get; set; } = PromptTruncation.Error;
 
+    /// <summary>LoRA adapters requests may pick by name (<c>LocalLlm:Adapters:sql</c> = path of an .onnx_adapter file); see <see cref="LocalLlmChatClientOptions.Adapters"/>.</summary>
+    /// <value>Default: empty.</value>
+    public Dictionary<string, string> Adapters { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Load the model while the host starts instead of on the first request.</summary>
     /// <value>Default: false (lazy).</value>
     public bool PreloadOnStart { get; set; }

@@ -94,6 +94,7 @@ public static class LocalLlmServiceCollectionExtensions
             ChatTemplate = o.ChatTemplate,
             Truncation = o.Truncation,
         };
+        foreach (var (adapter, path) in o.Adapters) clientOptions.Adapters[adapter] = path;
         return new LocalLlmChatClient(model, clientOptions, sp.GetRequiredService<LocalLlmTelemetry>(), sp.GetService<ILogger<LocalLlmChatClient>>());
     }
 }
