@@ -171,6 +171,14 @@ public sealed record ForgeOptions
     /// <value>Default null.</value>
     public int? ContextLength { get; init; }
 
+    /// <summary>
+    /// Copy and random designs: 0, or the rank of a LoRA branch on every query projection whose parameters are graph
+    /// inputs (defaults zero), so <see cref="Forge.WriteCopyAdapter"/> can write an <c>.onnx_adapter</c> that changes
+    /// the lag (copy) and <see cref="Forge.WriteRandomAdapter"/> one with seeded values (random: its cost).
+    /// </summary>
+    /// <value>Default 0 (no LoRA inputs).</value>
+    public int LoraRank { get; init; }
+
     internal ModelShape EffectiveShape => Shape ?? ModelShape.Tiny;
 
     internal int EffectiveContextLength => ContextLength
@@ -179,7 +187,7 @@ public sealed record ForgeOptions
     /// <summary>A canonical, culture-invariant description of every option (the cache key).</summary>
     public string CanonicalKey => string.Create(CultureInfo.InvariantCulture,
         $"forge-v1|{Design}|{Precision}|{Attention}|lag{(Design == ModelDesign.Copy ? Lag : 0)}|" +
-        $"{(Design == ModelDesign.Random ? EffectiveShape.Key + "|seed" + Seed : "designed")}|acc{AccuracyLevel}|ctx{EffectiveContextLength}");
+        $"{(Design == ModelDesign.Random ? EffectiveShape.Key + "|seed" + Seed : "designed")}|acc{AccuracyLevel}|ctx{EffectiveContextLength}{(LoraRank > 0 ? "|lora" + LoraRank.ToString(CultureInfo.InvariantCulture) : "")}");
 
     /// <summary>Checks the options and throws an exception naming the bad option and the fix.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -201,6 +209,10 @@ public sealed record ForgeOptions
             throw new ArgumentException($"ForgeOptions.Shape applies to the random design only; the {Design} design has a fixed tiny shape. Remove Shape or use ModelDesign.Random.");
         if (Design == ModelDesign.Random)
             EffectiveShape.Validate();
+        if (LoraRank is < 0 or > 64)
+            throw new ArgumentException($"ForgeOptions.LoraRank must be 0..64 (got {LoraRank}).");
+        if (LoraRank > 0 && Design is not (ModelDesign.Copy or ModelDesign.Random))
+            throw new ArgumentException($"ForgeOptions.LoraRank applies to the copy design (its adapter changes the lag) and the random design (its cost) only; the {Design} design has none. Remove LoraRank or use ModelDesign.Copy.");
         if (Design == ModelDesign.BeamTrap && Precision is not (WeightPrecision.Fp32 or WeightPrecision.Fp16))
             throw new ArgumentException($"ForgeOptions.Precision {Precision} does not hold the beam-trap design's log-probabilities exactly; use Fp32 or Fp16.");
     }

@@ -39,6 +39,7 @@ public static class WebChatApp
         }
         if (server.Models.Count == 0) builder.Services.AddLocalLlm(DemoIfUnset);
         else foreach (string name in server.Models) builder.Services.AddKeyedLocalLlm(name, DemoIfUnset);
+        builder.Services.AddLocalLlmEmbeddings(); // /v1/embeddings; the encoder loads on the first request
         builder.Services.AddOptions<OpenAIEndpointOptions>().BindConfiguration("WebChat");
         builder.Services.AddSingleton(sp => server.Models.Count == 0
             ? new ServedModels(sp.GetRequiredService<Microsoft.Extensions.AI.IChatClient>(), sp.GetRequiredService<IOptions<OpenAIEndpointOptions>>().Value.ModelId)
@@ -62,6 +63,7 @@ public static class WebChatApp
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
         var v1 = app.MapOpenAIChatCompletions(options: app.Services.GetRequiredService<IOptions<OpenAIEndpointOptions>>().Value);
+        v1.MapOpenAIEmbeddings();
         if (server.RateLimitPermits > 0) v1.RequireRateLimiting(RateLimitPolicy);
         return app;
     }

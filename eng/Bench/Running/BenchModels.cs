@@ -8,6 +8,9 @@ namespace LocalLlm.Bench.Running;
 /// <summary>A model folder the bench measures, with the shape the planner needs (null when unknown).</summary>
 internal sealed record BenchModel(string Name, string Folder, PlanShape? Shape, string Precision, int AccuracyLevel = 4)
 {
+    /// <summary>The options ModelForge wrote the folder with (null for folders made elsewhere).</summary>
+    public ForgeOptions? Forged { get; init; }
+
     public long FileBytes => Directory.EnumerateFiles(Folder).Sum(f => new FileInfo(f).Length);
 }
 
@@ -35,7 +38,7 @@ internal sealed class BenchModels(bool quick, Action<string> log)
         Get(PrimaryShape, WeightPrecision.Int4, AttentionKind.GroupQueryAttention, 0),
     ];
 
-    public BenchModel Get(ForgeShape shape, WeightPrecision precision, AttentionKind attention, int accuracyLevel)
+    public BenchModel Get(ForgeShape shape, WeightPrecision precision, AttentionKind attention, int accuracyLevel, int loraRank = 0)
     {
         var options = new ForgeOptions
         {
@@ -43,13 +46,14 @@ internal sealed class BenchModels(bool quick, Action<string> log)
             AccuracyLevel = precision is WeightPrecision.Int4 or WeightPrecision.Int8 ? accuracyLevel : 4,
             // The rotary tables and genai_config follow the context length; 8192 covers every suite and keeps folders small.
             ContextLength = Math.Min(shape.ContextLength, 8192),
+            LoraRank = loraRank,
         };
         string name = $"{ShapeName(shape)} {precision.ToString().ToLowerInvariant()}" +
             (precision is WeightPrecision.Int4 or WeightPrecision.Int8 ? $" acc{accuracyLevel}" : "") +
-            (attention == AttentionKind.GroupQueryAttention ? " GQA" : " plain");
+            (attention == AttentionKind.GroupQueryAttention ? " GQA" : " plain") + (loraRank > 0 ? $" LoRA r{loraRank}" : "");
         string folder = ForgedModels.GetOrCreate(options);
         log($"model: {name} → {folder}");
-        return new BenchModel(name, folder, ToPlannerShape(shape, precision, options.ContextLength.Value), precision.ToString().ToLowerInvariant(), accuracyLevel);
+        return new BenchModel(name, folder, ToPlannerShape(shape, precision, options.ContextLength.Value), precision.ToString().ToLowerInvariant(), accuracyLevel) { Forged = options };
     }
 
     /// <summary>The planner's description of a forged folder: untied lm_head stored like the other matrices, embeddings in the compute format.</summary>

@@ -10,11 +10,18 @@ internal sealed class LocalLlmEngine : IDisposable
     {
     }
 
-    public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off)
+    public LocalLlmEngine(string folder, int maxConcurrentRequests = 1, BatchingMode batching = BatchingMode.Off, IReadOnlyDictionary<string, string>? adapters = null)
         // Reuse off: suites repeat one prompt, and a cached prefix would make LocalLlm skip the prefill its baselines pay
         // for. The turns suite measures reuse on purpose.
-        : this(folder, new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching })
+        : this(folder, Options(maxConcurrentRequests, batching, adapters))
     {
+    }
+
+    private static LocalLlmChatClientOptions Options(int maxConcurrentRequests, BatchingMode batching, IReadOnlyDictionary<string, string>? adapters)
+    {
+        var options = new LocalLlmChatClientOptions { MaxConcurrentRequests = maxConcurrentRequests, EnableKvCacheReuse = false, Batching = batching };
+        foreach (var (name, path) in adapters ?? new Dictionary<string, string>()) options.Adapters[name] = path;
+        return options;
     }
 
     /// <summary>The client with exactly these options (the concurrency suite passes the defaults and distinct prompts).</summary>
@@ -32,8 +39,12 @@ internal sealed class LocalLlmEngine : IDisposable
     public Tokenizer Tokenizer => _model.NativeTokenizer;
 
     /// <summary>Greedy, exactly <c>n</c> tokens (MaxOutputTokens and min output tokens), streamed.</summary>
-    public IGenerationRunner Runner(string name = "LocalLlmChatClient") =>
-        new ChatClientRunner(name, Client, (_, n) => new ChatOptions { MaxOutputTokens = n, Temperature = 0 }.WithMinOutputTokens(n));
+    public IGenerationRunner Runner(string name = "LocalLlmChatClient", string? adapter = null) =>
+        new ChatClientRunner(name, Client, (_, n) =>
+        {
+            var options = new ChatOptions { MaxOutputTokens = n, Temperature = 0 }.WithMinOutputTokens(n);
+            return adapter is null ? options : options.WithAdapter(adapter);
+        });
 
     public void Dispose()
     {

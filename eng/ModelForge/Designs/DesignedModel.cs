@@ -47,7 +47,7 @@ public static class DesignedModel
             return BeamTrapDesign.Create(options);
         int context = options.EffectiveContextLength;
         var spec = new DecoderSpec(VocabSize, Hidden, 1, Heads, KvHeads, HeadSize, 0, context, RopeTheta,
-            Realistic: false, options.Precision, options.Attention, options.AccuracyLevel);
+            Realistic: false, options.Precision, options.Attention, options.AccuracyLevel, options.LoraRank);
         int lag = options.Design == ModelDesign.Copy ? options.Lag : 1;
         return (spec, new Weights(options.Design, lag, context));
     }
@@ -74,6 +74,28 @@ public static class DesignedModel
                 codes.Add(candidate);
         }
         return [.. codes];
+    }
+
+    /// <summary>
+    /// The query weights' constant row (the only non-zero one), which alone sets the lag:
+    /// Score(offset) = scale · amplitude · Σ_i cos((offset − (lag − 1))·θ_i), so the peak beats every other offset by at
+    /// least <see cref="AttentionMargin"/>.
+    /// </summary>
+    internal static float[] QueryRow(int lag, int context)
+    {
+        int pairs = HeadSize / 2;
+        double amplitude = AttentionMargin * Math.Sqrt(HeadSize) / RotaryGap(Math.Max(context, 2));
+        var row = new float[Heads * HeadSize];
+        for (int h = 0; h < Heads; h++)
+        {
+            for (int i = 0; i < pairs; i++)
+            {
+                double phi = (lag - 1) * Rotary.Frequency(i, HeadSize, RopeTheta);
+                row[(h * HeadSize) + i] = (float)(amplitude * Math.Cos(phi));
+                row[(h * HeadSize) + pairs + i] = (float)(-amplitude * Math.Sin(phi));
+            }
+        }
+        return row;
     }
 
     /// <summary>Smallest of 64 − Σ cos(Δ·θ_i) over offsets 1..context−1: how much RoPE separates the peak.</summary>
@@ -103,19 +125,9 @@ public static class DesignedModel
                 EmbeddingMatrix[t, ConstDim] = 1f;
             }
 
-            // Score(offset) = scale · amplitude · Σ_i cos((offset − (lag − 1))·θ_i): the peak beats every other
-            // offset by at least AttentionMargin.
-            int pairs = HeadSize / 2;
-            double amplitude = AttentionMargin * Math.Sqrt(HeadSize) / RotaryGap(Math.Max(context, 2));
-            for (int h = 0; h < Heads; h++)
-            {
-                for (int i = 0; i < pairs; i++)
-                {
-                    double phi = (lag - 1) * Rotary.Frequency(i, HeadSize, RopeTheta);
-                    QueryMatrix[ConstDim, (h * HeadSize) + i] = (float)(amplitude * Math.Cos(phi));
-                    QueryMatrix[ConstDim, (h * HeadSize) + pairs + i] = (float)(-amplitude * Math.Sin(phi));
-                }
-            }
+            float[] query = QueryRow(lag, context);
+            for (int c = 0; c < query.Length; c++)
+                QueryMatrix[ConstDim, c] = query[c];
 
             if (design == ModelDesign.FixedDistribution)
             {

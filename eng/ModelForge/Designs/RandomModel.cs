@@ -12,7 +12,7 @@ internal static class RandomModel
         ModelShape s = options.EffectiveShape;
         var spec = new DecoderSpec(s.VocabSize, s.HiddenSize, s.Layers, s.AttentionHeads, s.KeyValueHeads, s.HeadSize,
             s.IntermediateSize, options.EffectiveContextLength, s.RopeTheta, Realistic: true, options.Precision,
-            options.Attention, options.AccuracyLevel);
+            options.Attention, options.AccuracyLevel, options.LoraRank);
         return (spec, new Weights(s, (ulong)options.Seed));
     }
 

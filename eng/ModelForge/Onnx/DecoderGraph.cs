@@ -3,6 +3,9 @@ namespace LocalLlm.ModelForge.Onnx;
 /// <summary>The graph-level shape and options of a decoder.</summary>
 /// <param name="Realistic">Adds RMS norms, residual connections and a SiLU-gated MLP (the random design). Designed
 /// models leave them out so that their output is exactly what the attention and the head compute.</param>
+/// <param name="LoraRank">0, or the rank of a LoRA branch on every query projection: q = x·W + (x·A)·B, where A
+/// (<c>…q_proj.lora_A</c>, [hidden, rank]) and B (<c>…q_proj.lora_B</c>, [rank, heads·head]) are graph inputs whose
+/// initializers (zeros) are the defaults, so the base model computes x·W and an <c>.onnx_adapter</c> overrides them.</param>
 internal sealed record DecoderSpec(
     int Vocab,
     int Hidden,
@@ -16,7 +19,8 @@ internal sealed record DecoderSpec(
     bool Realistic,
     WeightPrecision Precision,
     AttentionKind Attention,
-    int AccuracyLevel)
+    int AccuracyLevel,
+    int LoraRank = 0)
 {
     public ElemType IoType => Precision == WeightPrecision.Fp16 ? ElemType.Float16 : ElemType.Float;
 }
@@ -184,12 +188,27 @@ internal static class DecoderGraph
         {
             string prefix = $"model.layers.{layer}";
             string q = Linear(h, weights.Query(layer), $"{prefix}.attn.q_proj");
+            if (spec.LoraRank > 0) q = g.Node("Add", [q, Lora(h, $"{prefix}.attn.q_proj", spec.Hidden, spec.Heads * spec.HeadSize)]);
             string k = Linear(h, weights.Key(layer), $"{prefix}.attn.k_proj");
             string v = Linear(h, weights.Value(layer), $"{prefix}.attn.v_proj");
             string attention = _gqa
                 ? GroupQueryAttention(q, k, v, layer, ctx, cosTable, sinTable)
                 : PlainAttention(q, k, v, layer, ctx);
             return Linear(attention, weights.Output(layer), $"{prefix}.attn.o_proj");
+        }
+
+        /// <summary>(x·A)·B with A and B graph inputs that default to zeros (ONNX Runtime's overridable initializers).</summary>
+        private string Lora(string x, string name, int inputs, int outputs)
+        {
+            string a = LoraParameter(LoraNames.A(name), inputs, spec.LoraRank);
+            string b = LoraParameter(LoraNames.B(name), spec.LoraRank, outputs);
+            return g.Node("MatMul", [g.Node("MatMul", [x, a]), b]);
+        }
+
+        private string LoraParameter(string name, int rows, int cols)
+        {
+            g.Input(name, _t, rows, cols);
+            return g.Floats(name, _t, [rows, cols], new float[rows * cols]);
         }
 
         private string Mlp(string h, int layer)

@@ -26,6 +26,7 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
         nameof(ChatOptions.Instructions) or "messages" => "messages",
         LocalLlmOptionKeys.CandidateCount => "n",
         LocalLlmOptionKeys.LogProbabilities => "logprobs",
+        LocalLlmOptionKeys.Adapter => "localllm_adapter",
         _ => null,
     };
 
@@ -86,6 +87,12 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
             try { options = SamplingPreset.FromName(preset).ApplyTo(options); }
             catch (ArgumentException e) { throw new OpenAIRequestException(e.Message, "localllm_preset"); }
         }
+        // Not an OpenAI field: the LoRA adapter (a name in the model's LocalLlm:Adapters); the SDK refuses unknown names.
+        if (Str(root, "localllm_adapter", "localllm_adapter") is { } adapter)
+        {
+            if (adapter.Length == 0) throw new OpenAIRequestException("'localllm_adapter' is empty; leave it out for the base model.", "localllm_adapter");
+            options.WithAdapter(adapter);
+        }
         return new ChatCompletionRequest(model, messages, options, stream, includeUsage, logProbs);
     }
 
@@ -98,7 +105,7 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
             case "system" or "developer":
                 return new ChatMessage(ChatRole.System, Content(m, path, required: true));
             case "user":
-                return new ChatMessage(ChatRole.User, Content(m, path, required: true));
+                return new ChatMessage(ChatRole.User, UserContent(m, path));
             case "assistant":
                 var assistant = new ChatMessage(ChatRole.Assistant, []);
                 if (Content(m, path, required: false) is { Length: > 0 } text) assistant.Contents.Add(new TextContent(text));
@@ -154,6 +161,49 @@ internal sealed record ChatCompletionRequest(string? Model, List<ChatMessage> Me
             text.Append(Str(part, "text", $"{partPath}.text"));
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// A user message's parts: text, and <c>image_url</c> parts as <see cref="DataContent"/> (a data URL) or
+    /// <see cref="UriContent"/> (an http(s) URL), so the SDK decides what the model can read (a text model refuses them
+    /// with an error naming the message, never a silent drop).
+    /// </summary>
+    private static List<AIContent> UserContent(JsonElement m, string path)
+    {
+        if (!m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+            return [new TextContent(Content(m, path, required: true))];
+        var parts = new List<AIContent>();
+        int k = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            string partPath = $"{path}.content[{k++}]";
+            string type = part.ValueKind == JsonValueKind.Object ? Str(part, "type", $"{partPath}.type") ?? "" : "";
+            switch (type)
+            {
+                case "text": parts.Add(new TextContent(Str(part, "text", $"{partPath}.text") ?? "")); break;
+                case "image_url": parts.Add(Image(part, partPath)); break;
+                default: throw new OpenAIRequestException($"'{partPath}' is a '{type}' part; use 'text' or 'image_url' parts.", partPath);
+            }
+        }
+        return parts;
+    }
+
+    /// <summary>An <c>image_url</c> part; a fault names the part (<paramref name="path"/>).</summary>
+    private static AIContent Image(JsonElement part, string path)
+    {
+        string? url = part.TryGetProperty("image_url", out var image) && image.ValueKind == JsonValueKind.Object ? Str(image, "url", path) : null;
+        if (url is not null && url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            DataContent data;
+            try { data = new DataContent(url); }
+            catch (FormatException e) { throw new OpenAIRequestException($"'{path}.image_url.url' is not a valid base64 data URL: {e.Message}", path); }
+            return data.HasTopLevelMediaType("image")
+                ? data
+                : throw new OpenAIRequestException($"'{path}.image_url.url' is a data URL of {data.MediaType}; send an image (image/png, image/jpeg, ...).", path);
+        }
+        if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            return new UriContent(uri, "image/*");
+        throw new OpenAIRequestException($"'{path}.image_url.url' must be a data URL (data:image/png;base64,...) or an http(s) URL.", path);
     }
 
     private static List<AITool> ParseTools(JsonElement tools)

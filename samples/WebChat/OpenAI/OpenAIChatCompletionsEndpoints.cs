@@ -39,7 +39,7 @@ public static partial class OpenAIChatCompletionsEndpoints
         v1.MapPost("/chat/completions", (HttpContext http) => CompleteAsync(http, Models(http), options));
         v1.MapGet("/models", (HttpContext http) => Results.Bytes(ChatCompletionWriter.Models(Models(http).All, started), "application/json"));
         v1.MapFallback((HttpContext http) => OpenAIError.WriteAsync(http.Response, StatusCodes.Status404NotFound,
-            $"{http.Request.Method} {http.Request.Path} is not an endpoint of this server; use POST /v1/chat/completions or GET /v1/models.", code: "unknown_url"));
+            $"{http.Request.Method} {http.Request.Path} is not an endpoint of this server; use POST /v1/chat/completions, POST /v1/embeddings or GET /v1/models.", code: "unknown_url"));
         return v1;
     }
 

@@ -43,10 +43,11 @@ internal sealed class BatchingEngine : IDisposable
     /// <summary>True when the engine can honour every setting of the request exactly as the per-request generator does.</summary>
     /// <remarks>
     /// A static engine has no per-turn seed, stop strings or guidance, and batching has no place for beams, several
-    /// candidates or log-probabilities. No-repeat n-grams are left to the generator path too (not verified here).
+    /// candidates or log-probabilities. No-repeat n-grams are left to the generator path too (not verified here). The
+    /// engine has no per-request LoRA adapter, so a request with one runs on its own generator.
     /// </remarks>
     public static bool Accepts(GenerationSettings s, ModelInfo info) =>
-        s.NumBeams == 1 && s.CandidateCount == 1 && s.Guidance is null && !s.LogProbabilities && s.Seed is null
+        s.NumBeams == 1 && s.CandidateCount == 1 && s.Guidance is null && !s.LogProbabilities && s.Seed is null && s.Adapter is null
         && s.NoRepeatNgramSize is null or 0 && (s.TopK ?? 0) <= info.VocabSize;
 
     /// <summary>Starts the owner thread and creates the native engine on it.</summary>

@@ -31,6 +31,9 @@ internal sealed record GenerationSettings
     /// <summary>The declared function names: a parsed tool call must name one of them, otherwise it is text.</summary>
     public IReadOnlySet<string> ToolNames { get; init; } = new HashSet<string>();
 
+    /// <summary>The LoRA adapter the generator runs under (a name the client loaded), or null for the base model.</summary>
+    public string? Adapter { get; init; }
+
     /// <summary>True when output must be one JSON value: generation stops when it closes, and it is validated.</summary>
     public bool JsonOutput { get; init; }
 
@@ -78,6 +81,7 @@ internal sealed record GenerationSettings
             LogProbabilities = Get<bool>(extra, LocalLlmOptionKeys.LogProbabilities) ?? false,
             Guidance = guidance,
             JsonOutput = json,
+            Adapter = GetString(extra, LocalLlmOptionKeys.Adapter),
             ToolNames = options.Tools is { Count: > 0 } tools ? tools.OfType<AIFunctionDeclaration>().Select(f => f.Name).ToHashSet(StringComparer.Ordinal) : new HashSet<string>(),
         };
     }

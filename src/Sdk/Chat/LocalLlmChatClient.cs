@@ -29,6 +29,7 @@ public sealed class LocalLlmChatClient : IChatClient
     private readonly ConversationStore _conversations;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lazy<BatchingEngine?> _batching;
+    private readonly HashSet<string> _adapters;
     private int _disposed;
 
     /// <summary>Creates a client over a loaded model (the model is not disposed with the client).</summary>
@@ -38,6 +39,7 @@ public sealed class LocalLlmChatClient : IChatClient
     /// <param name="logger">Logger; null for none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An adapter in <see cref="LocalLlmChatClientOptions.Adapters"/> is missing, not an .onnx_adapter file, or refused by ONNX Runtime.</exception>
     public LocalLlmChatClient(LocalModel model, LocalLlmChatClientOptions? options = null, LocalLlmTelemetry? telemetry = null, ILogger<LocalLlmChatClient>? logger = null)
         : this(model ?? throw new ArgumentNullException(nameof(model)), ownsModel: false, options, telemetry, logger)
     {
@@ -59,6 +61,16 @@ public sealed class LocalLlmChatClient : IChatClient
         _options.Validate();
         _model = model;
         _ownsModel = ownsModel;
+        try
+        {
+            foreach (var (name, path) in _options.Adapters) model.Adapters.Load(name, path, nameof(LocalLlmChatClientOptions.Adapters));
+        }
+        catch when (ownsModel)
+        {
+            model.Dispose();
+            throw;
+        }
+        _adapters = [.. _options.Adapters.Keys];
         _ownsTelemetry = telemetry is null;
         _ownedTelemetry = telemetry ?? new LocalLlmTelemetry();
         _telemetry = _ownedTelemetry.For(model.Info.Id, _options.ServiceKey);
@@ -67,6 +79,14 @@ public sealed class LocalLlmChatClient : IChatClient
         _scheduler = new RequestScheduler(_options.MaxConcurrentRequests, _options.MaxQueueLength, _options.KvCacheBudgetBytes, _pool, _telemetry, _logger);
         _conversations = new ConversationStore(_options.MaxConversations);
         _batching = new(StartBatching, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The request's settings; its adapter must be one this client loaded.</summary>
+    private GenerationSettings Settings(ChatOptions? options)
+    {
+        var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        RequestValidation.Adapter(settings.Adapter, _adapters, _model.Info.Id);
+        return settings;
     }
 
     /// <summary>The native batching engine, started on first use; null when batching is off or this model cannot be batched.</summary>
@@ -112,7 +132,7 @@ public sealed class LocalLlmChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         // The request's settings are parsed (validated, warnings logged) here, once, whichever path serves it.
-        var requested = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        var requested = Settings(options);
         if (requested.NumBeams > 1)
             return await BeamSearchAsync(messages, options, requested, cancellationToken).ConfigureAwait(false);
         if (SampledCandidates.Applies(requested, options))
@@ -223,7 +243,7 @@ public sealed class LocalLlmChatClient : IChatClient
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         // Parsed once here (validated, warnings logged); the stream below only uses the result.
-        var settings = GenerationSettings.From(options, _options.DefaultMaxOutputTokens, _logger);
+        var settings = Settings(options);
         await foreach (var update in StreamAsync(messages, options, settings, cancellationToken).ConfigureAwait(false))
             yield return update;
     }

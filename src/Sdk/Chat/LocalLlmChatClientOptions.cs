@@ -127,6 +127,14 @@ public class LocalLlmChatClientOptions
     /// <summary>The service key of a keyed registration (<c>AddKeyedLocalLlm</c>): every metric carries it as <c>localllm.model.key</c>.</summary>
     internal string? ServiceKey { get; set; }
 
+    /// <summary>
+    /// LoRA adapters a request may pick with <see cref="LocalLlmChatOptionsExtensions.WithAdapter"/>: name → path of an
+    /// ONNX Runtime <c>.onnx_adapter</c> file made for this model. Each file is loaded into the model once, when the
+    /// client is created. A request without an adapter runs the base model. Docs: docs/images-and-adapters.md.
+    /// </summary>
+    /// <value>Default: empty.</value>
+    public IDictionary<string, string> Adapters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
 
@@ -144,5 +152,12 @@ public class LocalLlmChatClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1, nameof(MaxConcurrentRequests));
         if (!Enum.IsDefined(Batching)) throw new ArgumentOutOfRangeException(nameof(Batching), Batching, "Batching must be Off or Auto.");
         if (!Enum.IsDefined(Truncation)) throw new ArgumentOutOfRangeException(nameof(Truncation), Truncation, "Truncation must be Error or DropOldestTurns.");
+        foreach (var (name, path) in Adapters)
+        {
+            if (!RequestValidation.IsAdapterName(name))
+                throw new ArgumentException($"Adapters: adapter name '{name}' is not valid: use 1 to 64 letters, digits, '_', '-' or '.'.", nameof(Adapters));
+            if (string.IsNullOrWhiteSpace(path))
+                throw new ArgumentException($"Adapters: adapter '{name}' has no file; give the path of its .onnx_adapter file.", nameof(Adapters));
+        }
     }
 }

@@ -81,6 +81,18 @@ public static class LocalLlmChatOptionsExtensions
         return Set(options, LocalLlmOptionKeys.CandidateCount, count);
     }
 
+    /// <summary>
+    /// Runs the request under the LoRA adapter <paramref name="name"/>, one of the client's
+    /// <see cref="LocalLlmChatClientOptions.Adapters"/>; an unknown name fails the request with an
+    /// <see cref="ArgumentException"/> listing the known ones.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is null or empty.</exception>
+    public static ChatOptions WithAdapter(this ChatOptions options, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Set(options, LocalLlmOptionKeys.Adapter, name);
+    }
+
     private static ChatOptions Set(ChatOptions options, string key, object value)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -121,4 +133,7 @@ public static class LocalLlmOptionKeys
 
     /// <summary>int: candidate answers per request.</summary>
     public const string CandidateCount = "localllm.candidates";
+
+    /// <summary>string: the LoRA adapter (a name in <see cref="LocalLlmChatClientOptions.Adapters"/>).</summary>
+    public const string Adapter = "localllm.adapter";
 }

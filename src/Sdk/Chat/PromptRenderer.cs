@@ -18,10 +18,12 @@ internal static class PromptRenderer
     public static RenderedPrompt Render(LocalModel model, IEnumerable<ChatMessage> messages, ChatOptions? options,
         LocalLlmChatClientOptions clientOptions, ILogger logger)
     {
-        List<ChatMessage> list = WithInstructions([.. messages], options?.Instructions);
+        List<ChatMessage> given = [.. messages];
+        // Checked before the instructions join: messages[i] in an error is the caller's index.
+        RequestValidation.Prompt(model.Info, given, options);
+        List<ChatMessage> list = WithInstructions(given, options?.Instructions);
         if (list.Count == 0)
             throw new ArgumentException("The message list is empty; send at least one user message.", nameof(messages));
-        RequestValidation.Prompt(model.Info, list, options);
         foreach (var m in list) CheckRole(m.Role, nameof(messages));
 
         int context = model.Info.ContextLength;

@@ -38,8 +38,23 @@ internal static partial class RequestValidation
     /// <summary>The JSON Schema type names llguidance knows; anything else fails in native code ("Invalid type").</summary>
     private static readonly HashSet<string> s_schemaTypes = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
+    /// <summary>Tool and adapter names: 1 to 64 of A-Za-z0-9_.-</summary>
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
-    private static partial Regex ToolName();
+    private static partial Regex Name();
+
+    /// <summary>True when <paramref name="name"/> is a valid adapter name (the tool-name rule).</summary>
+    public static bool IsAdapterName(string? name) => name is not null && Name().IsMatch(name);
+
+    /// <summary>The request's adapter must be one the client loaded.</summary>
+    /// <exception cref="ArgumentException">The name is not among <paramref name="known"/>.</exception>
+    public static void Adapter(string? adapter, ICollection<string> known, string model)
+    {
+        if (adapter is null || known.Contains(adapter)) return;
+        string have = known.Count == 0
+            ? "this client has none: add it to LocalLlmChatClientOptions.Adapters (name → .onnx_adapter file)"
+            : $"use one of {string.Join(", ", known.Order(StringComparer.Ordinal))} (LocalLlmChatClientOptions.Adapters)";
+        throw new ArgumentException($"Unknown adapter '{adapter}' for model '{model}': {have}.", LocalLlmOptionKeys.Adapter);
+    }
 
     /// <summary>Checks a request's options (called where they are parsed, <see cref="GenerationSettings.From"/>).</summary>
     /// <exception cref="ArgumentException">An option is out of range or malformed; ParamName names it.</exception>
@@ -66,7 +81,8 @@ internal static partial class RequestValidation
     }
 
     /// <summary>Checks what needs the model: the messages' text (nothing that cannot reach the native tokenizer intact) and TopK against the vocabulary (called from <see cref="PromptRenderer.Render"/>).</summary>
-    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, or TopK exceeds the vocabulary.</exception>
+    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, a message holds an image or file for a text-only model, or TopK exceeds the vocabulary.</exception>
+    /// <exception cref="NotSupportedException">A message holds an image or file for a model with a vision processor (images are not passed to models yet).</exception>
     public static void Prompt(ModelInfo model, IReadOnlyList<ChatMessage> messages, ChatOptions? options)
     {
         if (options?.TopK is { } k && k > model.VocabSize)
@@ -85,9 +101,25 @@ internal static partial class RequestValidation
                             foreach (var (name, value) in call.Arguments) Text(name + ArgumentText(value), nameof(messages), $"messages[{i}] (tool call argument '{name}')");
                         break;
                     case FunctionResultContent result when result.Result is string s: Text(s, nameof(messages), $"messages[{i}] (tool result)"); break;
+                    case DataContent or UriContent: Media(model, content, i); break;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// An image, audio clip or file (<see cref="DataContent"/>, <see cref="UriContent"/>) would reach the model as nothing:
+    /// the prompt is text only. Never drop it silently; say which model and what to do.
+    /// </summary>
+    private static void Media(ModelInfo model, AIContent content, int index)
+    {
+        string media = content switch { DataContent d => d.MediaType, UriContent u => u.MediaType, _ => "" };
+        string what = media.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? "an image" : "a file";
+        string where = $"messages[{index}] holds {what} ({media})";
+        const string fix = "Remove it, or describe it in text.";
+        if (model.HasVisionProcessor)
+            throw new NotSupportedException($"{where}. Model '{model.Id}' has a vision processor, but LocalLlm passes only text to models; the model would answer without it. {fix}");
+        throw new ArgumentException($"{where}, but model '{model.Id}' reads text only: it has no vision processor (no \"vision\" section in {Path.Combine(model.Folder, "genai_config.json")}), so it would answer without it. {fix}", "messages");
     }
 
     /// <summary>
@@ -101,15 +133,21 @@ internal static partial class RequestValidation
             : e;
 
     /// <summary>
-    /// Creates the generator. A grammar or schema that passed our checks may still be one llguidance cannot compile
+    /// Creates the generator, with the request's LoRA adapter active. A grammar or schema that passed our checks may still be one llguidance cannot compile
     /// (an unsupported keyword, a regex feature Rust's regex lacks, a Lark syntax error); that native error becomes an
     /// <see cref="ArgumentException"/> naming the option. Other native errors propagate unchanged.
     /// </summary>
-    public static Generator CreateGenerator(Model model, GeneratorParams parameters, GenerationSettings settings)
+    public static Generator CreateGenerator(LocalModel model, GeneratorParams parameters, GenerationSettings settings)
     {
         try
         {
-            return new Generator(model, parameters);
+            var generator = new Generator(model.NativeModel, parameters);
+            if (settings.Adapter is { } adapter)
+            {
+                try { generator.SetActiveAdapter(model.Adapters.Native!, adapter); }
+                catch { generator.Dispose(); throw; }
+            }
+            return generator;
         }
         catch (OnnxRuntimeGenAIException e) when (settings.Guidance is { } g)
         {
@@ -168,6 +206,8 @@ internal static partial class RequestValidation
             catch (ArgumentException e) { throw new ArgumentException($"{LocalLlmOptionKeys.RegexGrammar} is not a valid regular expression: {e.Message}", LocalLlmOptionKeys.RegexGrammar, e); }
         }
         if (lark is not null) Grammar(lark, LocalLlmOptionKeys.LarkGrammar);
+        if (ExtraString(extra, LocalLlmOptionKeys.Adapter, "WithAdapter(name)") is { } adapter && !IsAdapterName(adapter))
+            throw new ArgumentException($"{LocalLlmOptionKeys.Adapter} '{adapter}' is not a valid adapter name: use 1 to 64 letters, digits, '_', '-' or '.'.", LocalLlmOptionKeys.Adapter);
     }
 
     private static void Grammar(string text, string key)
@@ -239,7 +279,7 @@ internal static partial class RequestValidation
         {
             if (tool is null) throw new ArgumentException("ChatOptions.Tools contains null; remove it.", option);
             if (tool is not AIFunctionDeclaration f) continue;
-            if (!ToolName().IsMatch(f.Name ?? ""))
+            if (!Name().IsMatch(f.Name ?? ""))
                 throw new ArgumentException($"ChatOptions.Tools: tool name '{f.Name}' is not valid: use 1 to 64 letters, digits, '_', '-' or '.'.", option);
             if (!names.Add(f.Name!)) throw new ArgumentException($"ChatOptions.Tools: tool name '{f.Name}' is declared twice; tool names must be unique.", option);
             if (f.Description is { } d) Text(d, option, $"ChatOptions.Tools: the description of tool '{f.Name}'");

@@ -19,7 +19,7 @@ internal sealed class CachedGenerator : IDisposable
         {
             _params = new GeneratorParams(model.NativeModel);
             SearchOptions.Apply(_params, settings, maxLength, promptLength);
-            Generator = RequestValidation.CreateGenerator(model.NativeModel, _params, settings);
+            Generator = RequestValidation.CreateGenerator(model, _params, settings);
         }
         catch
         {

@@ -4,7 +4,8 @@ namespace LocalLlm;
 /// The search options a Generator is created with and cannot change afterwards. A cached generator serves a new
 /// request only when their keys are equal (and its max_length covers the request).
 /// </summary>
-internal sealed record GeneratorKey(bool DoSample, double? Temperature, double? TopP, int? TopK, double? RepetitionPenalty, int? NoRepeatNgramSize)
+/// <remarks>The adapter is part of the key: a prefix computed under one adapter is never reused under another (or none).</remarks>
+internal sealed record GeneratorKey(bool DoSample, double? Temperature, double? TopP, int? TopK, double? RepetitionPenalty, int? NoRepeatNgramSize, string? Adapter)
 {
     /// <summary>The key for <paramref name="s"/>, or null when the request cannot use a cached generator.</summary>
     /// <remarks>
@@ -16,7 +17,7 @@ internal sealed record GeneratorKey(bool DoSample, double? Temperature, double? 
     {
         if (s.Guidance is not null || s.NumBeams > 1 || s.MinOutputTokens is not null || (s.DoSample && s.Seed is not null)) return null;
         return s.DoSample
-            ? new GeneratorKey(true, s.Temperature ?? 1.0, s.TopP, s.TopK, s.RepetitionPenalty, s.NoRepeatNgramSize)
-            : new GeneratorKey(false, null, null, null, s.RepetitionPenalty, s.NoRepeatNgramSize);
+            ? new GeneratorKey(true, s.Temperature ?? 1.0, s.TopP, s.TopK, s.RepetitionPenalty, s.NoRepeatNgramSize, s.Adapter)
+            : new GeneratorKey(false, null, null, null, s.RepetitionPenalty, s.NoRepeatNgramSize, s.Adapter);
     }
 }

@@ -41,7 +41,7 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
 
         using var p = new GeneratorParams(model.NativeModel);
         SearchOptions.Apply(p, settings, maxLength, prompt.Length); // Validate() made it greedy, without guidance
-        using var generator = new Generator(model.NativeModel, p);
+        using var generator = RequestValidation.CreateGenerator(model, p, settings);
 
         telemetry.ActiveRequests.Add(1);
         var clock = Stopwatch.StartNew();

@@ -38,7 +38,7 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
 
         using var p = new GeneratorParams(model.NativeModel);
         SearchOptions.Apply(p, settings, maxLength, prompt.Length); // batch_size n; no guidance here: Applies() excludes it
-        using var generator = new Generator(model.NativeModel, p);
+        using var generator = RequestValidation.CreateGenerator(model, p, settings);
 
         var streams = new TokenizerStream[n];
         var filters = new OutputFilter[n]; // the same stop matching as a streamed answer (no tools or JSON here)

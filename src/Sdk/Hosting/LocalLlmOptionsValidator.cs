@@ -20,6 +20,13 @@ internal sealed class LocalLlmModelValidator(ModelCatalog catalog) : IValidateOp
             return ValidateOptionsResult.Fail($"{key}:Model and {key}:ModelPath are both set ('{options.Model}', '{options.ModelPath}'). Set only one: Model takes a catalog id or a folder.");
         if (!hasModel && !hasPath)
             return ValidateOptionsResult.Fail($"{key}:Model or {key}:ModelPath is required: set Model to a catalog id ({ids}), 'id:variant', or a model folder that holds genai_config.json.");
+        foreach (var (adapter, file) in options.Adapters)
+        {
+            if (!RequestValidation.IsAdapterName(adapter))
+                return ValidateOptionsResult.Fail($"{key}:Adapters:{adapter} is not a valid adapter name: use 1 to 64 letters, digits, '_', '-' or '.'.");
+            if (string.IsNullOrWhiteSpace(file) || !File.Exists(file))
+                return ValidateOptionsResult.Fail($"{key}:Adapters:{adapter} '{file}' does not exist. Set it to the path of an .onnx_adapter file made for this model.");
+        }
         return hasPath ? CheckFolder($"{key}:ModelPath", options.ModelPath) : CheckModel($"{key}:Model", options.Model!.Trim(), options.ExecutionProvider, ids);
     }
 

@@ -25,6 +25,7 @@ public sealed class LocalModel : IDisposable
     {
         _model = model;
         _tokenizer = tokenizer;
+        Adapters = new ModelAdapters(model);
         Info = info;
         _logger = logger;
         Metadata = new ChatClientMetadata("onnxruntime-genai", new Uri(info.Folder + System.IO.Path.DirectorySeparatorChar), info.Id);
@@ -98,6 +99,7 @@ public sealed class LocalModel : IDisposable
             SharesKvBuffer = modelFolder.PastPresentShareBuffer && (graph?.HasGroupQueryAttention ?? false),
             EosTokenIds = modelFolder.EosTokenIds,
             FileSizes = modelFolder.FileSizes,
+            HasVisionProcessor = modelFolder.HasVision,
         };
         Log.ModelLoaded(logger, info.Id, info.Precision.ToString(), info.Layers, info.ContextLength);
         return new LocalModel(model, tokenizer, info, logger);
@@ -124,6 +126,9 @@ public sealed class LocalModel : IDisposable
             return _tokenizer;
         }
     }
+
+    /// <summary>The LoRA adapters loaded into this model (by <see cref="LocalLlmChatClientOptions.Adapters"/>).</summary>
+    internal ModelAdapters Adapters { get; }
 
     /// <summary>Signalled when the model starts disposing: in-flight requests end.</summary>
     internal CancellationToken Stopping => _stopping.Token;
@@ -207,6 +212,7 @@ public sealed class LocalModel : IDisposable
     {
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         // Reverse creation order.
+        Adapters.Dispose();
         _tokenizer.Dispose();
         _model.Dispose();
         _stopping.Dispose();

@@ -25,6 +25,9 @@ internal sealed class ModelFolder
     public string DecoderFile { get; private set; } = "model.onnx";
     public IReadOnlyList<string> ConfiguredProviders { get; private set; } = [];
 
+    /// <summary>genai_config.json has a <c>model.vision</c> section.</summary>
+    public bool HasVision { get; private set; }
+
     /// <summary>The highest token id the tokenizer can produce.</summary>
     public int MaxTokenizerId { get; private set; } = -1;
 
@@ -64,6 +67,7 @@ internal sealed class ModelFolder
         JsonNode decoder = model["decoder"] ?? throw new ModelFolderException(Path, $"'{configPath}' has no \"model.decoder\" section.");
 
         ModelType = model["type"]?.GetValue<string>() ?? throw Missing("model.type");
+        HasVision = model["vision"] is JsonObject;
         VocabSize = Int(model, "vocab_size");
         ContextLength = Int(model, "context_length");
         Layers = Int(decoder, "num_hidden_layers");

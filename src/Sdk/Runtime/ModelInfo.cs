@@ -54,6 +54,9 @@ public sealed record ModelInfo
     /// <summary>Sizes in bytes of the folder's files, by file name.</summary>
     public required IReadOnlyDictionary<string, long> FileSizes { get; init; }
 
+    /// <summary>genai_config.json has a <c>model.vision</c> section (a multimodal folder).</summary>
+    internal bool HasVisionProcessor { get; init; }
+
     /// <summary>Total bytes of the model's weight files (.onnx and external data).</summary>
     public long WeightBytes => FileSizes.Where(f => f.Key.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
         || f.Key.EndsWith(".onnx.data", StringComparison.OrdinalIgnoreCase)

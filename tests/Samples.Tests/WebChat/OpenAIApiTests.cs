@@ -98,6 +98,48 @@ public sealed class OpenAIApiTests(WebChatServer server) : IClassFixture<WebChat
         Assert.Contains("Temperature", e.Message, StringComparison.Ordinal);
     }
 
+    private static readonly BinaryData s_png = BinaryData.FromBytes(Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="));
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CompleteChat_ImageForTextModel_Returns400NamingMessageModelAndFix(bool stream)
+    {
+        // The official client sends the image as an image_url part holding a data URL; the demo model reads text only.
+        ChatMessage[] messages = [new UserChatMessage(ChatMessageContentPart.CreateTextPart("What is in it?"), ChatMessageContentPart.CreateImagePart(s_png, "image/png"))];
+
+        var e = await Assert.ThrowsAsync<ClientResultException>(async () =>
+        {
+            if (!stream) await server.OpenAIChat().CompleteChatAsync(messages);
+            else await foreach (var _ in server.OpenAIChat().CompleteChatStreamingAsync(messages)) { }
+        });
+
+        Assert.Equal(400, e.Status);
+        var error = JsonDocument.Parse(e.GetRawResponse()!.Content).RootElement.GetProperty("error");
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        string message = error.GetProperty("message").GetString()!;
+        Assert.Contains("messages[0] holds an image (image/png), but model 'copy-", message, StringComparison.Ordinal);
+        Assert.Contains("reads text only: it has no vision processor", message, StringComparison.Ordinal);
+        Assert.Contains("Remove it, or describe it in text.", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"image_url","image_url":{"url":"data:text/plain;base64,aGk="}}""", "data URL of text/plain")]
+    [InlineData("""{"type":"image_url","image_url":{"url":"data:image/png;base64,@@"}}""", "not a valid base64 data URL")]
+    [InlineData("""{"type":"image_url","image_url":{"url":"ftp://host/cat.png"}}""", "must be a data URL")]
+    [InlineData("""{"type":"image_url"}""", "must be a data URL")]
+    [InlineData("""{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}""", "use 'text' or 'image_url' parts")]
+    public async Task MalformedImagePart_Returns400NamingThePart(string part, string problem)
+    {
+        string body = $$"""{"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{{part}}]}]}""";
+        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await ErrorAsync(response);
+        Assert.Equal("messages[0].content[1]", error.GetProperty("param").GetString());
+        Assert.Contains(problem, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{not json", null)]
     [InlineData("""{"model":"x"}""", "messages")]

@@ -44,6 +44,34 @@ public sealed class AddLocalLlmTests
     }
 
     [Fact]
+    public async Task AddLocalLlm_AdaptersFromConfiguration_RequestPicksOneByName()
+    {
+        var forged = new ForgeOptions { Design = ModelDesign.Copy, Lag = 13 + 5, LoraRank = 1 };
+        string adapter = Path.Combine(Directory.CreateTempSubdirectory("localllm-hosting-").FullName, "short.onnx_adapter");
+        Forge.WriteCopyAdapter(forged, 13 + 3, adapter);
+        try
+        {
+            using var sp = Build(s => s.AddLocalLlm(), new() { ["LocalLlm:ModelPath"] = ForgedModels.GetOrCreate(forged), ["LocalLlm:Adapters:short"] = adapter });
+            var client = sp.GetRequiredService<IChatClient>();
+
+            Assert.Equal("world", (await client.GetResponseAsync("Hello there world")).Text);
+            Assert.Equal("rld", (await client.GetResponseAsync("Hello there world", new ChatOptions().WithAdapter("short"))).Text);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(adapter)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AddLocalLlm_MissingAdapterFile_FailsOnStartNamingKeyAndFix()
+    {
+        using var sp = Build(s => s.AddLocalLlm(), new() { ["LocalLlm:ModelPath"] = CopyFolder, ["LocalLlm:Adapters:sql"] = "/no/such.onnx_adapter" });
+        var e = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<LocalLlmOptions>>().Value);
+        Assert.Contains("LocalLlm:Adapters:sql '/no/such.onnx_adapter' does not exist. Set it to the path of an .onnx_adapter file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddLocalLlm_MissingModelPath_FailsOnStartNamingKeyAndFix()
     {
         using var sp = Build(s => s.AddLocalLlm());
