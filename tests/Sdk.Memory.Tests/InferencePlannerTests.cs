@@ -124,9 +124,10 @@ public sealed class InferencePlannerTests
         MemoryBreakdown oneCall = InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2064));
         MemoryBreakdown chunked = InferencePlanner.Estimate(qwen, new InferenceWorkload(2048, 2064) { PrefillChunk = InferenceWorkload.LocalLlmPrefillChunk });
 
-        // One call: logits for 2,048 positions (2 × 2048 × 151,936 × 4 B = 2.3 GiB); chunks: for 256 (297 MiB).
+        // One call: logits for 2,048 positions (2 × 2048 × 151,936 × 4 B = 2.3 GiB); chunks: for one chunk's positions.
+        const long chunkLogits = 2L * InferenceWorkload.LocalLlmPrefillChunk * 151936 * 4;
         Assert.True(oneCall[InferencePlanner.Activations] > 2L * 2048 * 151936 * 4);
-        Assert.InRange(chunked[InferencePlanner.Activations], 2L * 256 * 151936 * 4, 2L * 256 * 151936 * 4 * 6 / 5);
+        Assert.InRange(chunked[InferencePlanner.Activations], chunkLogits, chunkLogits * 6 / 5);
         Assert.Equal(oneCall[InferencePlanner.KvCache], chunked[InferencePlanner.KvCache]);
         Assert.Throws<ArgumentException>(() => InferencePlanner.Estimate(qwen, new InferenceWorkload(16, 32) { PrefillChunk = -1 }));
     }
@@ -244,7 +245,7 @@ public sealed class InferencePlannerTests
     public void Recommend_ChunkedPrefill_FitsLongerContextsInTheSameBudget()
     {
         ModelShape qwen = KnownShapes.Qwen25_05B(NumberFormat.Int4);
-        long budget = 1536L * 1024 * 1024; // chunked, the longest fitting length stays under the 32,768-token context
+        long budget = 1024L * 1024 * 1024; // chunked, the longest fitting length stays under the 32,768-token context
         const int chunk = InferenceWorkload.LocalLlmPrefillChunk;
         InferenceRecommendation oneStep = InferencePlanner.Recommend(qwen, budget, maxLength: 4096);
         InferenceRecommendation chunked = InferencePlanner.Recommend(qwen, budget, maxLength: 4096, prefillChunk: chunk);
