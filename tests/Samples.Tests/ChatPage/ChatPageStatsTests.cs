@@ -11,23 +11,14 @@ namespace LocalLlm.Samples.Tests.ChatPage;
 /// </summary>
 public sealed partial class ChatPageStatsTests(TwoModelWebChatServer server, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<TwoModelWebChatServer>
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
-
     [GeneratedRegex(@"^TTFT \d+ ms · 65 tokens · \d+\.\d tok/s · (?<reused>\d+) of (?<prompt>\d+) prompt tokens reused · finish: stop$")]
     private static partial Regex StatsLine();
 
     [Fact]
     public async Task PickModelAndPreset_AnswerShowsMeasuredStats_ScreenshotTaken()
     {
-        Assert.True(File.Exists(ChromiumPath),
-            $"{ChromiumPath} is missing: install Debian's chromium package (apt-get install -y chromium); eng/test.sh installs it.");
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 700 } });
         page.SetDefaultTimeout(60_000);
         Assertions.SetDefaultExpectTimeout(60_000);
