@@ -154,9 +154,18 @@ internal sealed class BatchingEngine : IDisposable
                     turn.Fail(e);
                 }
                 break;
-            case Cancel cancel when active.ContainsKey(cancel.Turn.Key):
+            // The same turn, not only the same key: a finished turn's native address can be reused by a newer one, and a
+            // cancel for the finished turn must not reach its disposed request handle.
+            case Cancel cancel when active.TryGetValue(cancel.Turn.Key, out var running) && ReferenceEquals(running, cancel.Turn) && cancel.Turn.Request is { IsClosed: false }:
                 // The engine answers with one terminal Cancelled event; Dispatch ends the request then.
-                Check(OgaRequestCancelTurn(cancel.Turn.Request!, cancel.Turn.Id, out _), "OgaRequestCancelTurn");
+                try
+                {
+                    Check(OgaRequestCancelTurn(cancel.Turn.Request!, cancel.Turn.Id, out _), "OgaRequestCancelTurn");
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The request ended (and freed its handle) between the check above and the call: nothing to cancel.
+                }
                 break;
         }
     }
