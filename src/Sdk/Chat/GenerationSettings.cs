@@ -34,6 +34,9 @@ internal sealed record GenerationSettings
     /// <summary>The LoRA adapter the generator runs under (a name the client loaded), or null for the base model.</summary>
     public string? Adapter { get; init; }
 
+    /// <summary>True when the request declares tools and does not turn them off (ToolMode None): answers are parsed for tool calls.</summary>
+    public bool ToolsEnabled { get; init; }
+
     /// <summary>True when output must be one JSON value: generation stops when it closes, and it is validated.</summary>
     public bool JsonOutput { get; init; }
 
@@ -62,6 +65,13 @@ internal sealed record GenerationSettings
             guidance = ("json_schema", CompactJsonSchema(schema));
         }
 
+        bool toolsEnabled = options.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
+        if (ToolGrammar(options) is { } toolGrammar)
+        {
+            guidance = ("json_schema", CompactJsonSchema(toolGrammar));
+            json = false; // the answer is a tool call, parsed as one
+        }
+
         return new()
         {
             MaxOutputTokens = options.MaxOutputTokens ?? defaultMaxOutputTokens,
@@ -83,7 +93,21 @@ internal sealed record GenerationSettings
             JsonOutput = json,
             Adapter = GetString(extra, LocalLlmOptionKeys.Adapter),
             ToolNames = options.Tools is { Count: > 0 } tools ? tools.OfType<AIFunctionDeclaration>().Select(f => f.Name).ToHashSet(StringComparer.Ordinal) : new HashSet<string>(),
+            ToolsEnabled = toolsEnabled,
         };
+    }
+
+    /// <summary>ToolMode Required: a JSON schema that makes the answer a well-formed call to one of the tools; else null.</summary>
+    /// <exception cref="ArgumentException">The required function is not among the tools.</exception>
+    private static string? ToolGrammar(ChatOptions options)
+    {
+        if (options.ToolMode is not RequiredChatToolMode required || options.Tools is not { Count: > 0 } tools) return null;
+        var functions = tools.OfType<AIFunctionDeclaration>()
+            .Where(f => required.RequiredFunctionName is null || f.Name == required.RequiredFunctionName).ToList();
+        if (functions.Count == 0)
+            throw new ArgumentException($"ToolMode requires function '{required.RequiredFunctionName}', which is not in ChatOptions.Tools.", nameof(options));
+        var oneOf = functions.Select(f => $$"""{"type":"object","properties":{"name":{"const":{{System.Text.Json.JsonSerializer.Serialize(f.Name)}}},"parameters":{{f.JsonSchema.GetRawText()}}},"required":["name","parameters"],"additionalProperties":false}""");
+        return $$"""{"anyOf":[{{string.Join(",", oneOf)}}]}""";
     }
 
     /// <summary>

@@ -256,8 +256,6 @@ public sealed class LocalLlmChatClient : IChatClient
         cancellationToken.ThrowIfCancellationRequested();
         if (settings.NumBeams > 1 || settings.CandidateCount > 1)
             throw new NotSupportedException("Beam search and several candidates need the whole answer before any of it is shown: call GetResponseAsync instead of streaming.");
-        bool tools = options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
-        settings = WithToolGrammar(settings, options);
 
         string? conversationId = options?.ConversationId;
         IReadOnlyList<ChatMessage> history = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
@@ -284,8 +282,8 @@ public sealed class LocalLlmChatClient : IChatClient
         try
         {
             var reader = batching is not null
-                ? new BatchedGeneration(_model, batching, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, admission).Start(linked.Token, out producer)
-                : new GenerationLoop(_model, prompt.Tokens, settings, tools, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting }.Start(linked.Token, out producer);
+                ? new BatchedGeneration(_model, batching, prompt.Tokens, settings, settings.ToolsEnabled, _telemetry, _logger, responseId, admission).Start(linked.Token, out producer)
+                : new GenerationLoop(_model, prompt.Tokens, settings, settings.ToolsEnabled, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting }.Start(linked.Token, out producer);
             DateTimeOffset created = DateTimeOffset.UtcNow;
             string messageId = "msg-" + Guid.NewGuid().ToString("N");
 
@@ -350,19 +348,6 @@ public sealed class LocalLlmChatClient : IChatClient
         }
         if (text.Length > 0) merged.Add(new TextContent(text.ToString()));
         return merged;
-    }
-
-    /// <summary>ToolMode Required: a grammar makes the answer a well-formed JSON call to one of the tools.</summary>
-    private static GenerationSettings WithToolGrammar(GenerationSettings settings, ChatOptions? options)
-    {
-        if (options?.ToolMode is not RequiredChatToolMode required || options.Tools is not { Count: > 0 } tools) return settings;
-        var functions = tools.OfType<AIFunctionDeclaration>()
-            .Where(f => required.RequiredFunctionName is null || f.Name == required.RequiredFunctionName).ToList();
-        if (functions.Count == 0)
-            throw new ArgumentException($"ToolMode requires function '{required.RequiredFunctionName}', which is not in ChatOptions.Tools.", nameof(options));
-        var oneOf = functions.Select(f => $$"""{"type":"object","properties":{"name":{"const":{{JsonSerializer.Serialize(f.Name)}}},"parameters":{{f.JsonSchema.GetRawText()}}},"required":["name","parameters"],"additionalProperties":false}""");
-        string schema = $$"""{"anyOf":[{{string.Join(",", oneOf)}}]}""";
-        return settings with { Guidance = ("json_schema", GenerationSettings.CompactJsonSchema(schema)), JsonOutput = false };
     }
 
     /// <summary>A JSON answer must parse; one cut by the output limit (<paramref name="cutAt"/> tokens) says so.</summary>

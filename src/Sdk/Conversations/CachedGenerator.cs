@@ -87,13 +87,13 @@ internal sealed class CachedGenerator : IDisposable
         return prompt[..limit].CommonPrefixLength(Tokens.AsSpan(0, limit));
     }
 
-    /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/> (<see cref="LocalLlm.Prefill"/>); returns the tokens reused.</summary>
+    /// <summary>Rewinds to the reusable prefix and appends the rest of <paramref name="prompt"/> through <paramref name="loop"/>; returns the tokens reused.</summary>
     /// <exception cref="OperationCanceledException">Cancelled before or during a chunk.</exception>
-    public int Prefill(int[] prompt, CancellationToken cancellationToken)
+    public int Prefill(int[] prompt, TokenLoop loop)
     {
         int reused = ReusableLength(prompt);
         if (Tokens.Length > 0) Generator.RewindTo((ulong)reused);
-        LocalLlm.Prefill.Append(Generator, prompt.AsSpan(reused), LocalLlm.Prefill.ChunkFor(_info), cancellationToken);
+        loop.Prefill(prompt.AsSpan(reused), LocalLlm.Prefill.ChunkFor(_info));
         return reused;
     }
 

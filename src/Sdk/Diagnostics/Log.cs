@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(1001, LogLevel.Information, "Using {Provider} execution provider: {Reason}")]
     public static partial void ProviderChosen(ILogger logger, string provider, string reason);
 
+    [LoggerMessage(1011, LogLevel.Debug, "Native heap: {Outcome}")]
+    public static partial void NativeHeap(ILogger logger, string outcome);
+
     [LoggerMessage(1002, LogLevel.Warning, "Model folder {Folder}: {Warning}")]
     public static partial void ModelFolderWarning(ILogger logger, string folder, string warning);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -8,8 +7,7 @@ namespace LocalLlm;
 /// <summary>
 /// Beam search through ORT GenAI's own scorer (num_beams, length_penalty, early_stopping, num_return_sequences).
 /// Non-streaming by nature: the best beam is only known at the end. The n best beams come back as n assistant
-/// messages of one response. Runs on its own thread, checks cancellation per step, and aborts a long prefill
-/// through the terminate flag, like <see cref="GenerationLoop"/>.
+/// messages of one response. Runs on its own thread through the <see cref="TokenLoop"/>, like every generator.
 /// </summary>
 internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSettings settings, ModelTelemetry telemetry, ILogger logger, string responseId)
 {
@@ -44,25 +42,15 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
         using var generator = RequestValidation.CreateGenerator(model, p, settings);
 
         telemetry.ActiveRequests.Add(1);
-        var clock = Stopwatch.StartNew();
-        int steps = 0;
-        TimeSpan first = TimeSpan.Zero, last = TimeSpan.Zero, prefill;
+        var loop = new TokenLoop(generator, ct);
         try
         {
-            Prefill.Append(generator, prompt, Prefill.Whole, ct); // beams cannot be prefilled in chunks (Prefill.Whole)
-            prefill = clock.Elapsed;
-            while (!generator.IsDone() && steps < settings.MaxOutputTokens)
-            {
-                ct.ThrowIfCancellationRequested();
-                generator.GenerateNextToken();
-                steps++;
-                last = clock.Elapsed;
-                if (steps == 1) first = last;
-            }
+            loop.Prefill(prompt, Prefill.Whole); // beams cannot be prefilled in chunks (Prefill.Whole)
+            while (loop.Step(settings.MaxOutputTokens)) { } // the beams are read once the scorer is done
         }
         catch (OperationCanceledException)
         {
-            Log.RequestCancelled(logger, responseId, steps);
+            Log.RequestCancelled(logger, responseId, loop.Steps);
             throw;
         }
         finally
@@ -88,9 +76,9 @@ internal sealed class BeamSearch(LocalModel model, int[] prompt, GenerationSetti
             beams.Add(new Beam(output, text, reason));
         }
 
-        var stats = Usage.Measure(prompt.Length, 0, steps, 1, prefill, first, last);
-        Usage.Record(telemetry, stats, (long)steps * settings.NumBeams);
-        Log.RequestFinished(logger, responseId, beams[0].Reason.Value, prompt.Length, steps, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
+        var stats = loop.Stats(prompt.Length, 0, loop.Steps, 1);
+        Usage.Record(telemetry, stats, (long)loop.Steps * settings.NumBeams);
+        Log.RequestFinished(logger, responseId, beams[0].Reason.Value, prompt.Length, loop.Steps, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
         return new Result(beams, stats);
     }
 }

@@ -5,9 +5,10 @@ using Microsoft.ML.OnnxRuntimeGenAI;
 namespace LocalLlm;
 
 /// <summary>
-/// One request's token loop on its own thread: prefill (only the tokens a cached generator does not hold yet), then
-/// one token at a time, checking cancellation per token and aborting a long prefill through ORT GenAI's terminate
-/// flag. It owns its generator until it hands it back through the admission (to the KV-cache pool, or disposal).
+/// One streamed request on its own thread: a generator from the KV-cache pool (or a new one), the prompt tokens it
+/// does not hold yet and one token at a time through the <see cref="TokenLoop"/>, each token through the
+/// <see cref="AnswerStream"/>. It owns its generator until it hands it back through the admission (to the KV-cache
+/// pool, or disposal).
 /// </summary>
 internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationSettings settings, bool toolsEnabled,
     ModelTelemetry telemetry, ILogger logger, string responseId, GeneratorPlan plan, KvCachePool? pool,
@@ -80,8 +81,9 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         using var answer = new AnswerStream(model, prompt.Length, settings, toolsEnabled, writer, telemetry, logger, responseId);
         try
         {
+            var loop = new TokenLoop(generator, ct);
             PrefillStarting?.Invoke();
-            int reused = cached.Prefill(prompt, ct); // interruptible chunk by chunk; a cancelled generator is never reused
+            int reused = cached.Prefill(prompt, loop); // interruptible chunk by chunk; a cancelled generator is never reused
             answer.PrefillDone(reused);
             if (reused > 0)
             {
@@ -89,12 +91,9 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
                 Log.KvCacheReused(logger, responseId, reused, prompt.Length);
             }
 
-            while (true)
+            while (loop.Step())
             {
-                ct.ThrowIfCancellationRequested();
-                if (generator.IsDone()) break;
-                generator.GenerateNextToken();
-                int token = generator.GetNextTokens()[0];
+                int token = loop.Next[0];
                 if (logProbs is not null) logProbs.Add(LogProbability(generator, token));
                 if (!answer.Accept(token)) break;
             }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -46,24 +45,17 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
         var counts = new int[n];
         for (int i = 0; i < n; i++) { streams[i] = model.CreateTokenizerStream(); filters[i] = new OutputFilter(settings.StopSequences, jsonOutput: false, toolsEnabled: false); }
         telemetry.ActiveRequests.Add(1);
-        var clock = Stopwatch.StartNew();
-        int steps = 0, open = n;
-        TimeSpan first = TimeSpan.Zero, last = TimeSpan.Zero, prefill;
+        var loop = new TokenLoop(generator, ct);
+        int open = n;
         try
         {
             // n copies of the prompt, row after row, in one append: a batch cannot be prefilled in chunks (Prefill.Whole).
             int[] rows = new int[n * prompt.Length];
             for (int i = 0; i < n; i++) prompt.CopyTo(rows, i * prompt.Length);
-            Prefill.Append(generator, rows, Prefill.Whole, ct);
-            prefill = clock.Elapsed;
-            while (open > 0 && !generator.IsDone() && steps < settings.MaxOutputTokens)
+            loop.Prefill(rows, Prefill.Whole);
+            while (open > 0 && loop.Step(settings.MaxOutputTokens))
             {
-                ct.ThrowIfCancellationRequested();
-                generator.GenerateNextToken();
-                ReadOnlySpan<int> next = generator.GetNextTokens();
-                steps++;
-                last = clock.Elapsed;
-                if (steps == 1) first = last;
+                ReadOnlySpan<int> next = loop.Next;
                 for (int i = 0; i < n; i++)
                 {
                     if (reasons[i] is not null) continue;
@@ -76,7 +68,7 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
         }
         catch (OperationCanceledException)
         {
-            Log.RequestCancelled(logger, responseId, steps);
+            Log.RequestCancelled(logger, responseId, loop.Steps);
             throw;
         }
         finally
@@ -88,9 +80,9 @@ internal sealed class SampledCandidates(LocalModel model, int[] prompt, Generati
         foreach (var f in filters) f.Finish();
         var candidates = Enumerable.Range(0, n).Select(i => new Candidate(filters[i].Emitted.ToString(), reasons[i] ?? ChatFinishReason.Length, counts[i])).ToList();
         int output = counts.Sum();
-        var stats = Usage.Measure(prompt.Length * n, 0, output, n, prefill, first, last);
+        var stats = loop.Stats(prompt.Length * n, 0, output, n);
         Usage.Record(telemetry, stats);
-        Log.RequestFinished(logger, responseId, candidates[0].Reason.Value, stats.PromptTokens, output, first.TotalMilliseconds, stats.DecodeTokensPerSecond);
+        Log.RequestFinished(logger, responseId, candidates[0].Reason.Value, stats.PromptTokens, output, stats.TimeToFirstToken.TotalMilliseconds, stats.DecodeTokensPerSecond);
         return new Result(candidates, stats);
     }
 }

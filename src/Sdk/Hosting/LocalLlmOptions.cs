@@ -34,6 +34,10 @@ public sealed class LocalLlmOptions : LocalLlmChatClientOptions
     [Range(0, 64, ErrorMessage = "LocalLlm:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
 
+    /// <summary>Fix glibc's mmap threshold when the model loads (<see cref="LocalModelOptions.TuneNativeHeap"/>).</summary>
+    /// <value>Default: true.</value>
+    public bool TuneNativeHeap { get; set; } = true;
+
     /// <summary>Load the model while the host starts instead of on the first request.</summary>
     /// <value>Default: false (lazy).</value>
     public bool PreloadOnStart { get; set; }

@@ -70,7 +70,7 @@ public static class LocalLlmServiceCollectionExtensions
         // is captured by its awaits (no deadlock); the preload service resolves asynchronously first, leaving a cache hit here.
         var stopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         string folder = Task.Run(() => ResolveModelFolderAsync(sp, o, stopping), stopping).GetAwaiter().GetResult();
-        var modelOptions = new LocalModelOptions { ExecutionProvider = o.ExecutionProvider, DeviceId = o.DeviceId };
+        var modelOptions = new LocalModelOptions { ExecutionProvider = o.ExecutionProvider, DeviceId = o.DeviceId, TuneNativeHeap = o.TuneNativeHeap };
         return LocalModel.Load(folder, modelOptions, sp.GetService<ILoggerFactory>()?.CreateLogger<LocalModel>());
     }
 

@@ -49,6 +49,7 @@ public sealed class LocalModel : IDisposable
         options ??= new LocalModelOptions();
         logger ??= NullLogger.Instance;
         ModelFolder modelFolder = ModelFolder.Read(folder);
+        Log.NativeHeap(logger, NativeHeap.Tune(options.TuneNativeHeap));
         foreach (string warning in modelFolder.Warnings)
             Log.ModelFolderWarning(logger, modelFolder.Path, warning);
 
