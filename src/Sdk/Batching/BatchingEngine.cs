@@ -61,6 +61,9 @@ internal sealed class BatchingEngine : IDisposable
     /// <summary>The most rows one decode step has run (tests).</summary>
     internal int WidestStep { get; private set; }
 
+    /// <summary>Prefill chunks run while other rows were decoding (tests: a joining prompt interleaves with their steps).</summary>
+    internal int InterleavedChunks { get; private set; }
+
     /// <summary>Why requests for this model cannot be batched, or null when they can.</summary>
     public static string? Unsupported(ModelInfo info) =>
         info.Provider != ExecutionProvider.Cpu ? $"the engine runs on the CPU and this model runs on {info.Provider}"
@@ -175,7 +178,11 @@ internal sealed class BatchingEngine : IDisposable
                     if (!_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
                     continue;
                 }
-                if (filling is not null) PrefillChunk(filling);
+                if (filling is not null)
+                {
+                    if (AnyDecoding()) InterleavedChunks++;
+                    PrefillChunk(filling);
+                }
                 if (AnyDecoding()) DecodeStep();
             }
         }
