@@ -11,6 +11,10 @@ namespace LocalLlm;
 /// slot) and then one decode step for all decoding rows together, so a new request joins between two decode steps, a
 /// long prompt never stalls the others for more than one chunk, and a finished or cancelled row leaves at once.
 /// Rows are not padded to each other: each has its own length in its own slot.
+/// Shared prefixes: a slot keeps its keys and values after its row ends, and any slot's computed prefix (a running
+/// row's too) is copied into a joining row's slot instead of prefilled again, so a common system prompt or a
+/// conversation's history is computed once; free slots are reused least recently used first. The cache is the
+/// engine's own KV memory: it costs no bytes beyond the slots.
 /// </summary>
 internal sealed class BatchingEngine : IDisposable
 {
@@ -19,6 +23,9 @@ internal sealed class BatchingEngine : IDisposable
     private readonly Channel<Row> _incoming = Channel.CreateUnbounded<Row>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _thread;
     private readonly Row?[] _rows;
+    private readonly int[][] _cached;     // per free slot: the tokens whose keys and values it still holds (a reusable prefix)
+    private readonly long[] _lastUsed;    // per slot: when its row ended (LRU among free slots)
+    private long _clock;
     private readonly LinkedList<Row> _waiting = new();
     private readonly RunOptions _decodeRun = new();
     private readonly int _chunk;
@@ -35,6 +42,9 @@ internal sealed class BatchingEngine : IDisposable
         _model = model;
         _logger = logger;
         _rows = new Row?[slots];
+        _cached = new int[slots][];
+        Array.Fill(_cached, []);
+        _lastUsed = new long[slots];
         SlotLength = slotLength;
         _chunk = chunk;
         _thread = new Thread(Loop) { IsBackground = true, Name = "LocalLlm batching engine" };
@@ -227,17 +237,51 @@ internal sealed class BatchingEngine : IDisposable
         }
     }
 
-    /// <summary>Waiting requests take free slots in arrival order.</summary>
+    /// <summary>
+    /// Waiting requests take free slots in arrival order: the free slot whose kept prefix is the longest prefix of the
+    /// prompt (used in place), else the least recently used one.
+    /// </summary>
     private void AssignSlots()
     {
-        for (int slot = 0; slot < _rows.Length && _waiting.First is { } first; slot++)
+        while (_waiting.First is { } first)
         {
-            if (_rows[slot] is not null) continue;
-            _waiting.RemoveFirst();
             var row = first.Value;
+            int slot = -1, best = 0;
+            for (int i = 0; i < _rows.Length; i++)
+            {
+                if (_rows[i] is not null) continue;
+                int common = Common(row.Prompt, _cached[i], _cached[i].Length);
+                if (slot < 0 || common > best || (common == best && _lastUsed[i] < _lastUsed[slot])) (slot, best) = (i, common);
+            }
+            if (slot < 0) return; // every slot is busy
+            _waiting.RemoveFirst();
             row.Slot = slot;
+            row.Length = row.Prefilled = best;
+            _cached[slot] = [];
             _rows[slot] = row;
         }
+    }
+
+    /// <summary>Leading tokens of <paramref name="prompt"/> found in <paramref name="tokens"/>[..valid], leaving at least one prompt token to run (for its logits).</summary>
+    private static int Common(int[] prompt, ReadOnlySpan<int> tokens, int valid) =>
+        prompt.AsSpan(0, Math.Min(prompt.Length - 1, valid)).CommonPrefixLength(tokens[..Math.Min(valid, tokens.Length)]);
+
+    /// <summary>
+    /// Before a prefill chunk: when another slot (free, or a running row's computed positions) holds a longer prefix of
+    /// this row's prompt than the row has, copies it over and skips those tokens.
+    /// </summary>
+    private void CatchUp(Row row)
+    {
+        int best = row.Length, source = -1;
+        for (int i = 0; i < _rows.Length; i++)
+        {
+            if (i == row.Slot) continue;
+            int common = _rows[i] is { } other ? Common(row.Prompt, other.HeldTokens(), other.Length) : Common(row.Prompt, _cached[i], _cached[i].Length);
+            if (common > best) (best, source) = (common, i);
+        }
+        if (source < 0) return;
+        _decoder!.CopyPrefix(source, row.Slot, best);
+        row.Length = row.Prefilled = best;
     }
 
     /// <summary>The oldest row still prefilling.</summary>
@@ -251,6 +295,7 @@ internal sealed class BatchingEngine : IDisposable
 
     private void PrefillChunk(Row row)
     {
+        CatchUp(row);
         int count = Math.Min(_chunk, row.Prompt.Length - row.Prefilled);
         try
         {
@@ -273,7 +318,9 @@ internal sealed class BatchingEngine : IDisposable
         }
         row.Prefilled += count;
         row.Length += count;
+        row.OwnPrefill += count;
         if (row.Prefilled < row.Prompt.Length) return;
+        row.Reused = row.Prompt.Length - row.OwnPrefill;
         row.Decoding = true;
         Emit(row, row.Sampler.Next(_logits.AsSpan(0, _decoder.Vocab), 0));
     }
@@ -293,7 +340,7 @@ internal sealed class BatchingEngine : IDisposable
         {
             var r = _rows[i];
             tokens[i] = r is { Decoding: true } ? r.Last : 0;
-            lengths[i] = r?.Length ?? 0;
+            lengths[i] = r?.Length ?? _cached[i].Length; // a dummy writes just past what its slot holds
         }
         try
         {
@@ -318,13 +365,20 @@ internal sealed class BatchingEngine : IDisposable
     {
         row.Generated++;
         row.Last = token;
+        row.Output.Add(token);
         row.Tokens.Writer.TryWrite(token);
         if (row.Generated >= row.Settings.MaxOutputTokens || _model.Info.EosTokenIds.Contains(token)) Finish(row, null);
     }
 
     private void Finish(Row row, Exception? error)
     {
-        if (row.Slot >= 0 && ReferenceEquals(_rows[row.Slot], row)) _rows[row.Slot] = null;
+        if (row.Slot >= 0 && ReferenceEquals(_rows[row.Slot], row))
+        {
+            _rows[row.Slot] = null;
+            // The positions it computed stay valid for the next row (a cancelled chunk never advanced the length); a failure keeps nothing.
+            _cached[row.Slot] = error is null or OperationCanceledException ? row.HeldTokens() : [];
+            _lastUsed[row.Slot] = ++_clock;
+        }
         if (row.End(error)) Interlocked.Decrement(ref _live);
     }
 
@@ -355,6 +409,15 @@ internal sealed class BatchingEngine : IDisposable
         internal int Generated { get; set; }
         internal int Last { get; set; }
         internal bool Decoding { get; set; }
+
+        /// <summary>Prompt tokens this row ran through the model itself (the rest were copied from another slot).</summary>
+        internal int OwnPrefill { get; set; }
+
+        /// <summary>Sampled tokens so far.</summary>
+        internal List<int> Output { get; } = [];
+
+        /// <summary>The tokens whose keys and values its slot holds: the first <see cref="Length"/> of prompt + output.</summary>
+        internal int[] HeldTokens() => Length <= Prompt.Length ? Prompt[..Length] : [.. Prompt, .. Output.Take(Length - Prompt.Length)];
 
         /// <summary>Stops the row at the next step (and aborts its prefill chunk in flight); safe from any thread, more than once, or after it ended.</summary>
         public void Cancel()

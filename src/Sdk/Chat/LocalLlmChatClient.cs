@@ -116,16 +116,15 @@ public sealed class LocalLlmChatClient : IChatClient
     }
 
     /// <summary>
-    /// The engine when this request should be batched: it can serve the settings exactly and no cached generator (or
-    /// conversation) holds its prefix, which reuse would serve faster. A request the engine refuses is logged and counted
+    /// The engine when this request should be batched: it can serve the settings exactly and no cached generator holds
+    /// its prefix (a request that fell back left it; reusing it is faster than a prefill). A request the engine refuses is logged and counted
     /// with the reason.
     /// </summary>
     private BatchingEngine? BatchingFor(GenerationSettings settings, GeneratorPlan plan, string? conversationId, int promptLength, string responseId)
     {
         if (_options.Batching == BatchingMode.Off || _batching.Value is not { } engine) return null;
-        string? reason = engine.Refuses(settings, promptLength)
-            ?? (conversationId is not null ? "a ConversationId (its cached generator is reused)"
-            : plan.Candidate is not null ? "a cached generator holds the prompt's prefix" : null);
+        // A conversation's history stays in the engine's slots (shared prefixes), so a ConversationId is batched too.
+        string? reason = engine.Refuses(settings, promptLength) ?? (plan.Candidate is not null ? "a cached generator holds the prompt's prefix" : null);
         if (reason is null)
         {
             _telemetry.BatchedRequests.Add(1);

@@ -141,7 +141,7 @@ public sealed class ContinuousBatchingTests
     {
         using var model = LocalModel.Load(RandomFolder());
         var client = Batched(model, 4);
-        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 600 };
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 600 }.WithMinOutputTokens(600); // none ends before the dispose
         var decoding = new CountdownEvent(4);
         var streams = Prompts(4).Select(p => Task.Run(async () =>
         {
@@ -252,5 +252,89 @@ public sealed class ContinuousBatchingTests
         {
             lock (_messages) _messages.Add((eventId.Id, formatter(state, exception)));
         }
+    }
+}
+
+/// <summary>Shared prefixes: a prefix computed in one slot is copied into another instead of prefilled again.</summary>
+public sealed class SharedPrefixTests
+{
+    private const int Lag = 17;
+
+    private static string CopyFolder() =>
+        ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = Lag });
+
+    private static readonly string s_system = "You are a careful assistant. " + string.Concat(Enumerable.Repeat("Answer briefly and politely. ", 12));
+
+    private static List<ChatMessage> Ask(string question) => [new(ChatRole.System, s_system), new(ChatRole.User, question)];
+
+    private static int[] Tokens(LocalModel model, List<ChatMessage> messages) =>
+        model.Encode(model.ApplyChatTemplate(null, PromptRenderer.MessagesJson(messages), null));
+
+    /// <summary>What the engine may reuse: the common prefix, leaving at least one prompt token to run.</summary>
+    private static int Shared(int[] held, int[] prompt) => prompt.AsSpan(0, prompt.Length - 1).CommonPrefixLength(held);
+
+    [Fact]
+    public async Task GetResponseAsync_SharedSystemPromptAcrossUsers_ReusedCountExactAndRepliesExact()
+    {
+        using var model = LocalModel.Load(CopyFolder());
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Batching = BatchingMode.Auto, MaxConcurrentRequests = 8 });
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 64 };
+        var cold = Ask("What is first?");
+        var first = await client.GetResponseAsync(cold, options);
+        Assert.Equal(0, first.Usage!.CachedInputTokenCount);
+
+        // Questions differ from their first letter, so what any two share is exactly the system prompt (and the template around it).
+        var users = new[] { "Alpha?", "Bravo?", "Charlie?", "Delta?", "Echo?", "Foxtrot?" }.Select(Ask).ToArray();
+        var answers = await Task.WhenAll(users.Select(u => Task.Run(() => client.GetResponseAsync(u, options))));
+
+        int[] coldTokens = Tokens(model, cold);
+        int system = coldTokens.AsSpan().CommonPrefixLength(Tokens(model, users[0]));
+        Assert.True(system > 150, $"only {system} shared tokens"); // the system prompt, not just the template's opening
+        for (int i = 0; i < users.Length; i++)
+        {
+            int[] prompt = Tokens(model, users[i]);
+            // Every user shares exactly the system prompt (and template) with the cold request and with each other.
+            Assert.Equal(Shared(coldTokens, prompt), answers[i].Usage!.CachedInputTokenCount);
+            Assert.Equal(ByteTokenizer.Decode(CopyDesign.ExpectedReply(prompt, 64, Lag)), answers[i].Text);
+        }
+        Assert.Equal(7, client.Batching!.Submitted);
+    }
+
+    [Fact]
+    public async Task GetResponseAsync_ConcurrentUsersWithoutAColdRequest_AllButTheFirstReuseTheSystemPrompt()
+    {
+        using var model = LocalModel.Load(CopyFolder());
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Batching = BatchingMode.Auto, MaxConcurrentRequests = 8 });
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 32 };
+        var users = new[] { "Alpha?", "Bravo?", "Charlie?", "Delta?", "Echo?" }.Select(Ask).ToArray();
+
+        var answers = await Task.WhenAll(users.Select(u => Task.Run(() => client.GetResponseAsync(u, options))));
+
+        int shared = Tokens(model, users[0]).AsSpan().CommonPrefixLength(Tokens(model, users[1]));
+        var reused = answers.Select(a => (int)a.Usage!.CachedInputTokenCount!.Value).Order().ToArray();
+        Assert.Equal(0, reused[0]); // one of them prefilled the system prompt
+        Assert.All(reused[1..], r => Assert.Equal(shared, r)); // the others copied it (they prefill in arrival order)
+        for (int i = 0; i < users.Length; i++)
+            Assert.Equal(ByteTokenizer.Decode(CopyDesign.ExpectedReply(Tokens(model, users[i]), 32, Lag)), answers[i].Text);
+    }
+
+    [Fact]
+    public async Task GetResponseAsync_NextTurnOfAConversation_ReusesTheHistoryFromTheEngine()
+    {
+        using var model = LocalModel.Load(CopyFolder());
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Batching = BatchingMode.Auto });
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 64, ConversationId = "c1" };
+        var turn1 = new List<ChatMessage> { new(ChatRole.User, "Tell me a story about the sea.") };
+        var first = await client.GetResponseAsync(turn1, options);
+        var turn2 = new List<ChatMessage> { new(ChatRole.User, "And then?") };
+        var second = await client.GetResponseAsync(turn2, options);
+
+        List<ChatMessage> history = [.. turn1, new(ChatRole.Assistant, first.Text), .. turn2];
+        int[] prompt1 = Tokens(model, turn1), prompt2 = Tokens(model, history);
+        int[] held = [.. prompt1, .. model.Encode(first.Text)]; // the first turn's prompt and answer are in its slot
+        Assert.Equal(2, client.Batching!.Submitted);
+        Assert.Equal(Math.Min(Shared(held, prompt2), prompt1.Length + (int)first.Usage!.OutputTokenCount!.Value - 1), second.Usage!.CachedInputTokenCount);
+        Assert.True(second.Usage.CachedInputTokenCount >= prompt1.Length - 1);
+        Assert.Equal(ByteTokenizer.Decode(CopyDesign.ExpectedReply(prompt2, 64, Lag)), second.Text);
     }
 }
