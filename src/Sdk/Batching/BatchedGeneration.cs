@@ -39,6 +39,7 @@ internal sealed class BatchedGeneration(LocalModel model, BatchingEngine engine,
                         if (answer.Output == 0)
                         {
                             answer.PrefillDone(row.Reused);
+                            if (engine.SharesPrefixes) telemetry.KvCacheLookups.Add(1, new KeyValuePair<string, object?>("localllm.kv_cache.hit", row.Reused > 0));
                             if (row.Reused > 0)
                             {
                                 telemetry.KvCacheReusedTokens.Add(row.Reused);

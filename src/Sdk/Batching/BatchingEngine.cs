@@ -29,6 +29,7 @@ internal sealed class BatchingEngine : IDisposable
     private readonly LinkedList<Row> _waiting = new();
     private readonly RunOptions _decodeRun = new();
     private readonly int _chunk;
+    private readonly bool _sharePrefixes;
     private DecoderSession? _decoder;
     private float[] _logits = [];
     private Row? _prefilling;
@@ -37,8 +38,9 @@ internal sealed class BatchingEngine : IDisposable
     private int _submitted;
     private int _live;
 
-    private BatchingEngine(LocalModel model, int slots, int slotLength, int chunk, ILogger logger)
+    private BatchingEngine(LocalModel model, int slots, int slotLength, int chunk, bool sharePrefixes, ILogger logger)
     {
+        _sharePrefixes = sharePrefixes;
         _model = model;
         _logger = logger;
         _rows = new Row?[slots];
@@ -52,6 +54,9 @@ internal sealed class BatchingEngine : IDisposable
 
     /// <summary>Positions one slot holds: a request is batched only when its prompt and output fit.</summary>
     public int SlotLength { get; }
+
+    /// <summary>Joining rows reuse prefixes computed in other slots (<see cref="LocalLlmChatClientOptions.EnableKvCacheReuse"/>).</summary>
+    public bool SharesPrefixes => _sharePrefixes;
 
     /// <summary>Rows decoded together at most.</summary>
     public int Slots => _rows.Length;
@@ -119,11 +124,17 @@ internal sealed class BatchingEngine : IDisposable
     public static long RowBytes(ModelInfo info) => CachedGenerator.Footprint(info, 0);
 
     /// <summary>Starts the engine thread and opens the decoder on it.</summary>
+    /// <param name="model">The loaded model (its folder's decoder is opened again here).</param>
+    /// <param name="slots">Rows (<see cref="Size"/>).</param>
+    /// <param name="slotLength">Positions per slot (<see cref="Size"/>).</param>
+    /// <param name="chunk">Prompt tokens per prefill call.</param>
+    /// <param name="sharePrefixes">Reuse prefixes computed in other slots (<see cref="LocalLlmChatClientOptions.EnableKvCacheReuse"/>).</param>
+    /// <param name="logger">Receives the engine's failures.</param>
     /// <exception cref="NotSupportedException">The decoder graph is not one the engine drives.</exception>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the decoder.</exception>
-    public static BatchingEngine Start(LocalModel model, int slots, int slotLength, int chunk, ILogger logger)
+    public static BatchingEngine Start(LocalModel model, int slots, int slotLength, int chunk, bool sharePrefixes, ILogger logger)
     {
-        var engine = new BatchingEngine(model, slots, slotLength, chunk, logger);
+        var engine = new BatchingEngine(model, slots, slotLength, chunk, sharePrefixes, logger);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         engine._thread.Start(started);
         started.Task.GetAwaiter().GetResult();
@@ -139,7 +150,7 @@ internal sealed class BatchingEngine : IDisposable
         if (!_incoming.Writer.TryWrite(row))
         {
             Interlocked.Decrement(ref _live);
-            row.End(new ObjectDisposedException(nameof(BatchingEngine)));
+            row.TryEnd();
             throw new ObjectDisposedException(nameof(BatchingEngine));
         }
         Interlocked.Increment(ref _submitted);
@@ -250,7 +261,7 @@ internal sealed class BatchingEngine : IDisposable
             for (int i = 0; i < _rows.Length; i++)
             {
                 if (_rows[i] is not null) continue;
-                int common = Common(row.Prompt, _cached[i], _cached[i].Length);
+                int common = _sharePrefixes ? Common(row.Prompt, _cached[i], _cached[i].Length) : 0;
                 if (slot < 0 || common > best || (common == best && _lastUsed[i] < _lastUsed[slot])) (slot, best) = (i, common);
             }
             if (slot < 0) return; // every slot is busy
@@ -272,6 +283,7 @@ internal sealed class BatchingEngine : IDisposable
     /// </summary>
     private void CatchUp(Row row)
     {
+        if (!_sharePrefixes) return;
         int best = row.Length, source = -1;
         for (int i = 0; i < _rows.Length; i++)
         {
@@ -366,11 +378,12 @@ internal sealed class BatchingEngine : IDisposable
         row.Generated++;
         row.Last = token;
         row.Output.Add(token);
-        row.Tokens.Writer.TryWrite(token);
-        if (row.Generated >= row.Settings.MaxOutputTokens || _model.Info.EosTokenIds.Contains(token)) Finish(row, null);
+        if (row.Generated >= row.Settings.MaxOutputTokens || _model.Info.EosTokenIds.Contains(token)) Finish(row, null, token);
+        else row.Tokens.Writer.TryWrite(token);
     }
 
-    private void Finish(Row row, Exception? error)
+    /// <summary>Frees the row's slot (keeping its prefix), counts it gone, then writes its last token (if any) and completes its stream, so a reader that sees the end never sees it still live.</summary>
+    private void Finish(Row row, Exception? error, int? lastToken = null)
     {
         if (row.Slot >= 0 && ReferenceEquals(_rows[row.Slot], row))
         {
@@ -379,7 +392,11 @@ internal sealed class BatchingEngine : IDisposable
             _cached[row.Slot] = error is null or OperationCanceledException ? row.HeldTokens() : [];
             _lastUsed[row.Slot] = ++_clock;
         }
-        if (row.End(error)) Interlocked.Decrement(ref _live);
+        if (!row.TryEnd()) return;
+        Interlocked.Decrement(ref _live);
+        if (lastToken is { } t) row.Tokens.Writer.TryWrite(t);
+        if (error is null) row.Tokens.Writer.TryComplete();
+        else row.Tokens.Writer.TryComplete(error);
     }
 
     /// <summary>One request in the engine: its prompt and settings in, its sampled tokens out.</summary>
@@ -427,8 +444,8 @@ internal sealed class BatchingEngine : IDisposable
                 if (!_ended) PrefillRun.Terminate = true;
         }
 
-        /// <summary>Completes the token stream once; false when it had already ended.</summary>
-        internal bool End(Exception? error)
+        /// <summary>Marks the row ended once (the caller then completes its stream); false when it had already ended.</summary>
+        internal bool TryEnd()
         {
             lock (_gate)
             {
@@ -436,8 +453,6 @@ internal sealed class BatchingEngine : IDisposable
                 _ended = true;
                 PrefillRun.Dispose();
             }
-            if (error is null) Tokens.Writer.TryComplete();
-            else Tokens.Writer.TryComplete(error);
             return true;
         }
     }

@@ -101,7 +101,7 @@ public sealed class LocalLlmChatClient : IChatClient
         {
             try
             {
-                var engine = BatchingEngine.Start(_model, slots, slotLength, Prefill.Chunk, _logger);
+                var engine = BatchingEngine.Start(_model, slots, slotLength, Prefill.Chunk, _options.EnableKvCacheReuse, _logger);
                 _scheduler.Reserve(engine.KvBytes);
                 Log.BatchingStarted(_logger, _model.Info.Id, slots, slotLength, engine.KvBytes);
                 return engine;

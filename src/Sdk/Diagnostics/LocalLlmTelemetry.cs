@@ -29,7 +29,7 @@ public sealed class LocalLlmTelemetry : IDisposable
         OutputTokens = _meter.CreateCounter<long>("localllm.output.tokens", "{token}", "Output tokens generated.");
         PromptTokens = _meter.CreateCounter<long>("localllm.prompt.tokens", "{token}", "Prompt tokens processed.");
         ActiveRequests = _meter.CreateUpDownCounter<long>("localllm.requests.active", "{request}", "Requests generating now.");
-        KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached generator; tag localllm.kv_cache.hit says whether one was reused.");
+        KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached prefix (a cached generator, or a batching-engine slot); tag localllm.kv_cache.hit says whether one was reused.");
         KvCacheReusedTokens = _meter.CreateCounter<long>("localllm.kv_cache.reused_tokens", "{token}", "Prompt tokens served from a cached KV state instead of prefill.");
         KvCacheBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.bytes", "By", "Bytes held by idle cached generators: their KV caches plus the measured per-generator overhead (docs/kv-cache.md).");
         KvCacheActiveBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.active_bytes", "By", "Bytes reserved by requests generating now (KV cache plus per-generator overhead).");
