@@ -30,6 +30,7 @@ internal sealed class BatchingEngine : IDisposable
     private readonly RunOptions _decodeRun = new();
     private readonly int _chunk;
     private readonly bool _sharePrefixes;
+    private readonly (int? TopK, double? TopP, double? RepetitionPenalty) _defaults;
     private DecoderSession? _decoder;
     private float[] _logits = [];
     private Row? _prefilling;
@@ -41,6 +42,7 @@ internal sealed class BatchingEngine : IDisposable
     private BatchingEngine(LocalModel model, int slots, int slotLength, int chunk, bool sharePrefixes, ILogger logger)
     {
         _sharePrefixes = sharePrefixes;
+        _defaults = DecoderSession.SearchDefaults(model.Info);
         _model = model;
         _logger = logger;
         _rows = new Row?[slots];
@@ -63,6 +65,11 @@ internal sealed class BatchingEngine : IDisposable
 
     /// <summary>Bytes of the engine's KV buffers (charged to the client's budget for the engine's lifetime).</summary>
     public long KvBytes { get; private set; }
+
+    /// <summary>The engine thread has ended (disposed, or a failure logged as event 1601): requests must not be sent to it.</summary>
+    public bool Stopped => Volatile.Read(ref _stopped) != 0;
+
+    private int _stopped;
 
     /// <summary>Requests submitted to this engine so far.</summary>
     public int Submitted => Volatile.Read(ref _submitted);
@@ -145,6 +152,13 @@ internal sealed class BatchingEngine : IDisposable
     /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
     public Row Submit(int[] prompt, GenerationSettings settings)
     {
+        // Unset top-k, top-p and repetition penalty take the folder's search values, as a generator's do.
+        settings = settings with
+        {
+            TopK = settings.TopK ?? _defaults.TopK,
+            TopP = settings.TopP ?? _defaults.TopP,
+            RepetitionPenalty = settings.RepetitionPenalty ?? _defaults.RepetitionPenalty,
+        };
         var row = new Row(prompt, settings, new RowSampler(settings, _model.Info.EosTokenIds, prompt), Interlocked.Increment(ref _sequence));
         Interlocked.Increment(ref _live);
         if (!_incoming.Writer.TryWrite(row))
@@ -214,6 +228,7 @@ internal sealed class BatchingEngine : IDisposable
         }
         finally
         {
+            Volatile.Write(ref _stopped, 1);
             Exception Ended() => fatal is not null && Volatile.Read(ref _disposed) == 0
                 ? new InvalidOperationException($"The batching engine stopped: {fatal.Message} Set LocalLlmChatClientOptions.Batching = Off to run every request on its own generator.", fatal)
                 : new OperationCanceledException("The chat client was disposed.");

@@ -36,6 +36,17 @@ internal sealed unsafe class DecoderSession : IDisposable
     /// <summary>Bytes of all KV buffers (allocated zeroed; pages become resident as positions are written).</summary>
     public long KvBytes => 2L * _keys.Length * Slots * _slotElements * _elementBytes;
 
+    /// <summary>
+    /// The folder's genai_config <c>search</c> values for top-k, top-p and the repetition penalty: what a request that
+    /// leaves them unset gets, as ORT GenAI fills them for a generator (README, "How ChatOptions map").
+    /// </summary>
+    public static (int? TopK, double? TopP, double? RepetitionPenalty) SearchDefaults(ModelInfo info)
+    {
+        var search = JsonNode.Parse(File.ReadAllText(Path.Combine(info.Folder, "genai_config.json")))?["search"];
+        double? Get(string key) => search?[key]?.GetValue<double>();
+        return ((int?)Get("top_k"), Get("top_p"), Get("repetition_penalty"));
+    }
+
     /// <summary>Vocabulary size of the logits.</summary>
     public int Vocab { get; private set; }
 

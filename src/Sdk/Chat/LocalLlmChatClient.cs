@@ -124,7 +124,8 @@ public sealed class LocalLlmChatClient : IChatClient
     {
         if (_options.Batching == BatchingMode.Off || _batching.Value is not { } engine) return null;
         // A conversation's history stays in the engine's slots (shared prefixes), so a ConversationId is batched too.
-        string? reason = engine.Refuses(settings, promptLength) ?? (plan.Candidate is not null ? "a cached generator holds the prompt's prefix" : null);
+        string? reason = engine.Stopped ? "the batching engine stopped (event 1601)"
+            : engine.Refuses(settings, promptLength) ?? (plan.Candidate is not null ? "a cached generator holds the prompt's prefix" : null);
         if (reason is null)
         {
             _telemetry.BatchedRequests.Add(1);
