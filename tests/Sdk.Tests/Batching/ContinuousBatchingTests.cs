@@ -65,6 +65,7 @@ public sealed class ContinuousBatchingTests
     [InlineData(5, WeightPrecision.Fp32)]
     [InlineData(8, WeightPrecision.Fp32)]
     [InlineData(8, WeightPrecision.Int4)]
+    [InlineData(4, WeightPrecision.Fp16)] // float16 KV cache and logits
     public async Task GetStreamingResponseAsync_RowsJoiningAtDifferentSteps_EqualUnbatchedTokenForToken(int n, WeightPrecision precision)
     {
         using var model = LocalModel.Load(RandomFolder(precision));
