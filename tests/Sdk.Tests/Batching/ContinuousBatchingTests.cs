@@ -71,7 +71,7 @@ public sealed class ContinuousBatchingTests
         using var model = LocalModel.Load(RandomFolder(precision));
         var prompts = Prompts(n);
         // Long answers, so the row before is still decoding when the next one joins (a few pieces into its answer).
-        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 200 };
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 600 };
         var expected = await Unbatched(model, prompts, options);
 
         using var client = Batched(model, 8);
