@@ -16,7 +16,7 @@ internal sealed class CancellationSuite : ISuite
         int promptTokens = context.Quick ? 200 : 1500, newTokens = context.Quick ? 8 : 32, trials = context.Quick ? 4 : 20;
         var table = new MarkdownTable("engine", "cancellations", "in prefill", "median ms", "p95 ms", "worst ms");
         var random = new Random(20261203);
-        foreach ((string name, BatchingMode batching) in new[] { ("LocalLlmChatClient, default options", BatchingMode.Off), ("LocalLlmChatClient, default options + Batching Auto", BatchingMode.Auto) })
+        foreach ((string name, BatchingMode batching) in new[] { ("LocalLlmChatClient, default options (Batching Auto)", BatchingMode.Auto), ("LocalLlmChatClient, default options but Batching Off", BatchingMode.Off) })
         {
             using var engine = new LocalLlmEngine(bm.Folder, new LocalLlmChatClientOptions { Batching = batching });
             string prompt = PromptBuilder.ForTokens(engine.Tokenizer, promptTokens);

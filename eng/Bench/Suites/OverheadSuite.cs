@@ -34,6 +34,9 @@ internal sealed class OverheadSuite : ISuite
         (IReadOnlyList<IGenerationRunner> localLlm, IDisposable owner) = LocalLlmRunners.Create(bm, model, tokenizer);
         using IDisposable localLlmOwner = owner;
         runners.AddRange(localLlm);
+        // One stream through the continuous-batching engine (Batching Auto, the default users get on a GQA model).
+        using var batched = new LocalLlmEngine(bm, batching: BatchingMode.Auto);
+        runners.Add(batched.Runner("LocalLlmChatClient, Batching Auto (engine)"));
 
         Dictionary<string, List<GenerationSample>> samples = runners.ToDictionary(r => r.Name, _ => new List<GenerationSample>());
         foreach (IGenerationRunner r in runners)

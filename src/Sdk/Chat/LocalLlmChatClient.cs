@@ -89,30 +89,52 @@ public sealed class LocalLlmChatClient : IChatClient
         return settings;
     }
 
-    /// <summary>The native batching engine, started on first use; null when batching is off or this model cannot be batched.</summary>
+    /// <summary>The batching engine, started on first use; null when batching is off or this model cannot be batched.</summary>
     private BatchingEngine? StartBatching()
     {
         if (_options.Batching == BatchingMode.Off) return null;
         string? reason = BatchingEngine.Unsupported(_model.Info);
+        var (slots, slotLength) = BatchingEngine.Size(_model.Info, _options);
+        if (reason is null && slotLength < BatchingEngine.SlotStep)
+            reason = $"KvCacheBudgetBytes ({_options.KvCacheBudgetBytes} bytes) leaves under {BatchingEngine.SlotStep} positions per slot for {slots} slots; raise the budget or lower MaxConcurrentRequests";
         if (reason is null)
         {
-            try { return BatchingEngine.Start(_model, _logger); }
-            catch (OnnxRuntimeGenAIException e) { reason = $"the native engine could not start ({e.Message.Trim()})"; }
-            // The engine reaches the wrapper's internal model handle and binds C functions the wrapper does not: another
-            // ORT GenAI version may lack either, and that must cost batching, not every request.
-            catch (Exception e) when (e is MissingMemberException or EntryPointNotFoundException or DllNotFoundException)
+            try
             {
-                reason = $"this ONNX Runtime GenAI build does not offer what the engine binds ({e.GetType().Name}: {e.Message.Trim()}); requests run on their own generators";
+                var engine = BatchingEngine.Start(_model, slots, slotLength, Prefill.Chunk, _options.EnableKvCacheReuse, _logger);
+                _scheduler.Reserve(engine.KvBytes);
+                Log.BatchingStarted(_logger, _model.Info.Id, slots, slotLength, engine.KvBytes);
+                return engine;
+            }
+            catch (Exception e) when (e is NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                reason = $"the engine could not open the decoder ({e.Message.Trim()})";
             }
         }
         Log.BatchingUnavailable(_logger, _model.Info.Id, reason);
         return null;
     }
 
-    /// <summary>The engine when this request should be batched: it can serve the settings exactly and there is no cached prefix (or conversation) that reuse would serve faster.</summary>
-    private BatchingEngine? BatchingFor(GenerationSettings settings, GeneratorPlan plan, string? conversationId) =>
-        _options.Batching == BatchingMode.Auto && plan.Candidate is null && conversationId is null && BatchingEngine.Accepts(settings, _model.Info)
-            ? _batching.Value : null;
+    /// <summary>
+    /// The engine when this request should be batched: it can serve the settings exactly and no cached generator holds
+    /// its prefix (a request that fell back left it; reusing it is faster than a prefill). A request the engine refuses is logged and counted
+    /// with the reason.
+    /// </summary>
+    private BatchingEngine? BatchingFor(GenerationSettings settings, GeneratorPlan plan, string? conversationId, int promptLength, string responseId)
+    {
+        if (_options.Batching == BatchingMode.Off || _batching.Value is not { } engine) return null;
+        // A conversation's history stays in the engine's slots (shared prefixes), so a ConversationId is batched too.
+        string? reason = engine.Stopped ? "the batching engine stopped (event 1601)"
+            : engine.Refuses(settings, promptLength) ?? (plan.Candidate is not null ? "a cached generator holds the prompt's prefix" : null);
+        if (reason is null)
+        {
+            _telemetry.BatchedRequests.Add(1);
+            return engine;
+        }
+        _telemetry.BatchingFallbacks.Add(1, new KeyValuePair<string, object?>("localllm.batching.reason", reason));
+        Log.BatchingFallback(_logger, responseId, reason);
+        return null;
+    }
 
     /// <summary>The batching engine if one started (tests).</summary>
     internal BatchingEngine? Batching => _batching.IsValueCreated ? _batching.Value : null;
@@ -271,11 +293,11 @@ public sealed class LocalLlmChatClient : IChatClient
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
         var plan = GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, _pool, prompt.Tokens, conversationId);
-        var batching = BatchingFor(settings, plan, conversationId);
-        // A batched request holds its own KV rows for its length and never a cached generator.
+        var batching = BatchingFor(settings, plan, conversationId, prompt.Tokens.Length, responseId);
+        // A batched request's KV lives in the engine's slots (reserved when the engine started); it is charged its row.
         var admission = batching is null
             ? await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false)
-            : await _scheduler.AdmitAsync(CachedGenerator.Footprint(_model.Info, plan.Length), null, linked.Token).ConfigureAwait(false);
+            : await _scheduler.AdmitAsync(BatchingEngine.RowBytes(_model.Info), null, linked.Token).ConfigureAwait(false);
         TimeSpan queueTime = admission.QueueTime;
         Task? producer = null;
         var answer = conversationId is null ? null : new List<AIContent>();

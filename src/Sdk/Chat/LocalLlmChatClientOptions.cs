@@ -13,16 +13,17 @@ public enum PromptTruncation
     DropOldestTurns = 1,
 }
 
-/// <summary>Whether concurrent requests are batched through ORT GenAI's native engine.</summary>
+/// <summary>Whether concurrent requests are decoded together by the continuous-batching engine (docs/concurrency.md).</summary>
 public enum BatchingMode
 {
-    /// <summary>Every request runs its own generator (the default; see docs/concurrency.md for why).</summary>
+    /// <summary>Every request runs its own ORT GenAI generator.</summary>
     Off = 0,
 
     /// <summary>
-    /// Requests the engine can serve exactly are batched together (a GQA model; greedy or sampling without a seed; no
-    /// beams, candidates, grammars or log-probabilities; no cached prefix to reuse; no ConversationId). Others run their
-    /// own generator.
+    /// The default: on a GroupQueryAttention model on the CPU, concurrent requests the engine serves exactly (greedy or
+    /// sampled, with or without a seed, stop strings, tools, conversations) decode together, joining and leaving between
+    /// steps and sharing computed prompt prefixes. Beams, candidates, grammars, log-probabilities and LoRA adapters run
+    /// on their own generator (logged and counted with the reason); other models never batch.
     /// </summary>
     Auto = 1,
 }
@@ -119,13 +120,13 @@ public class LocalLlmChatClientOptions
     public int MaxConversations { get; set; } = 1024;
 
     /// <summary>
-    /// Batch concurrent requests through ORT GenAI's native engine. Raise <see cref="MaxConcurrentRequests"/> too: it
-    /// bounds how many requests the engine holds. Off by default: batched rows are computed with batch-size-dependent
-    /// kernels, so on realistic models greedy answers can differ from unbatched ones (docs/concurrency.md).
+    /// Continuous batching: concurrent requests decode together in one model step per token (docs/concurrency.md). The
+    /// engine gets one slot per <see cref="MaxConcurrentRequests"/> (at most 16) and half of
+    /// <see cref="KvCacheBudgetBytes"/> for its KV cache, reserved while the client lives.
     /// </summary>
-    /// <value>Default: <see cref="BatchingMode.Off"/>.</value>
+    /// <value>Default: <see cref="BatchingMode.Auto"/>.</value>
     [EnumDataType(typeof(BatchingMode), ErrorMessage = "LocalLlm:Batching must be Off or Auto.")]
-    public BatchingMode Batching { get; set; } = BatchingMode.Off;
+    public BatchingMode Batching { get; set; } = BatchingMode.Auto;
 
     /// <summary>The service key of a keyed registration (<c>AddKeyedLocalLlm</c>): every metric carries it as <c>localllm.model.key</c>.</summary>
     internal string? ServiceKey { get; set; }

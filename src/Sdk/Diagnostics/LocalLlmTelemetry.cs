@@ -29,7 +29,7 @@ public sealed class LocalLlmTelemetry : IDisposable
         OutputTokens = _meter.CreateCounter<long>("localllm.output.tokens", "{token}", "Output tokens generated.");
         PromptTokens = _meter.CreateCounter<long>("localllm.prompt.tokens", "{token}", "Prompt tokens processed.");
         ActiveRequests = _meter.CreateUpDownCounter<long>("localllm.requests.active", "{request}", "Requests generating now.");
-        KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached generator; tag localllm.kv_cache.hit says whether one was reused.");
+        KvCacheLookups = _meter.CreateCounter<long>("localllm.kv_cache.lookups", "{lookup}", "Requests that looked for a cached prefix (a cached generator, or a batching-engine slot); tag localllm.kv_cache.hit says whether one was reused.");
         KvCacheReusedTokens = _meter.CreateCounter<long>("localllm.kv_cache.reused_tokens", "{token}", "Prompt tokens served from a cached KV state instead of prefill.");
         KvCacheBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.bytes", "By", "Bytes held by idle cached generators: their KV caches plus the measured per-generator overhead (docs/kv-cache.md).");
         KvCacheActiveBytes = _meter.CreateUpDownCounter<long>("localllm.kv_cache.active_bytes", "By", "Bytes reserved by requests generating now (KV cache plus per-generator overhead).");
@@ -38,6 +38,8 @@ public sealed class LocalLlmTelemetry : IDisposable
         QueueDepth = _meter.CreateUpDownCounter<long>("localllm.scheduler.queue_depth", "{request}", "Requests waiting for admission.");
         QueueTime = _meter.CreateHistogram<double>("localllm.scheduler.queue_time", "s", "Time a request waited for admission.");
         SchedulerRejected = _meter.CreateCounter<long>("localllm.scheduler.rejected", "{request}", "Requests refused because the queue was full.");
+        BatchedRequests = _meter.CreateCounter<long>("localllm.batching.requests", "{request}", "Requests served by the batching engine.");
+        BatchingFallbacks = _meter.CreateCounter<long>("localllm.batching.fallbacks", "{request}", "Requests the batching engine could not serve exactly, run on their own generator; tag localllm.batching.reason says why.");
     }
 
     internal Histogram<double> TimeToFirstToken { get; }
@@ -56,6 +58,8 @@ public sealed class LocalLlmTelemetry : IDisposable
     internal UpDownCounter<long> QueueDepth { get; }
     internal Histogram<double> QueueTime { get; }
     internal Counter<long> SchedulerRejected { get; }
+    internal Counter<long> BatchedRequests { get; }
+    internal Counter<long> BatchingFallbacks { get; }
 
     /// <summary>The instruments as one client records them, tagged with its model (and service key).</summary>
     internal ModelTelemetry For(string modelId, string? key) => new(this, modelId, key);

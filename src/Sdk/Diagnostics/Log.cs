@@ -47,9 +47,17 @@ internal static partial class Log
     [LoggerMessage(1102, LogLevel.Debug, "Request {ResponseId} reused {ReusedTokens} of {PromptTokens} prompt tokens from a cached generator")]
     public static partial void KvCacheReused(ILogger logger, string responseId, int reusedTokens, int promptTokens);
 
-    [LoggerMessage(1103, LogLevel.Warning, "The batching engine failed a request with ORT GenAI error code {Code}")]
-    public static partial void BatchedRequestFailed(ILogger logger, uint code);
+    // 1103 (the native engine's failed request) is retired with that engine.
 
     [LoggerMessage(1104, LogLevel.Information, "Batching is off for model {ModelId}: {Reason}; each request runs its own generator")]
     public static partial void BatchingUnavailable(ILogger logger, string modelId, string reason);
+
+    [LoggerMessage(1600, LogLevel.Debug, "Request {ResponseId} runs on its own generator, not the batching engine: {Reason}")]
+    public static partial void BatchingFallback(ILogger logger, string responseId, string reason);
+
+    [LoggerMessage(1601, LogLevel.Error, "The batching engine of model {ModelId} stopped; its requests failed")]
+    public static partial void BatchingEngineFailed(ILogger logger, string modelId, Exception exception);
+
+    [LoggerMessage(1602, LogLevel.Information, "Batching engine for model {ModelId}: {Slots} slots of {SlotLength} positions, {KvBytes} bytes of KV cache reserved")]
+    public static partial void BatchingStarted(ILogger logger, string modelId, int slots, int slotLength, long kvBytes);
 }

@@ -33,6 +33,8 @@ internal sealed class ModelTelemetry
         QueueDepth = new(t.QueueDepth, tags);
         QueueTime = new(t.QueueTime, tags);
         SchedulerRejected = new(t.SchedulerRejected, tags);
+        BatchedRequests = new(t.BatchedRequests, tags);
+        BatchingFallbacks = new(t.BatchingFallbacks, tags);
     }
 
     public Histogram TimeToFirstToken { get; }
@@ -51,6 +53,8 @@ internal sealed class ModelTelemetry
     public UpDown QueueDepth { get; }
     public Histogram QueueTime { get; }
     public Counter SchedulerRejected { get; }
+    public Counter BatchedRequests { get; }
+    public Counter BatchingFallbacks { get; }
 
     /// <summary>A counter with the client's tags on every measurement.</summary>
     internal sealed class Counter(Counter<long> instrument, TagList tags)

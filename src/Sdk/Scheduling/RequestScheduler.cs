@@ -21,6 +21,7 @@ internal sealed class RequestScheduler
     private readonly ILogger _logger;
     private int _active;
     private long _activeBytes;
+    private long _reserved;
 
     public RequestScheduler(int maxActive, int maxQueue, long budgetBytes, KvCachePool? pool, ModelTelemetry telemetry, ILogger logger)
     {
@@ -38,6 +39,20 @@ internal sealed class RequestScheduler
 
     /// <summary>KV-cache bytes reserved by active requests.</summary>
     public long ActiveBytes { get { lock (_lock) return _activeBytes; } }
+
+    /// <summary>
+    /// Charges <paramref name="bytes"/> held outside any request (the batching engine's KV buffers) from now on: idle
+    /// cached generators are evicted to make room, and requests are admitted within what is left. Not part of
+    /// <see cref="ActiveBytes"/> or its metric, which count requests.
+    /// </summary>
+    public void Reserve(long bytes)
+    {
+        lock (_lock)
+        {
+            _reserved += bytes;
+            _pool?.Reclaim(Math.Max(0, _budget - _reserved - _activeBytes));
+        }
+    }
 
     /// <summary>Waits for a turn; dispose the result when the request ends.</summary>
     /// <param name="bytes">The KV-cache bytes the request will hold at most.</param>
@@ -68,12 +83,13 @@ internal sealed class RequestScheduler
     private bool TryStart(Waiter w)
     {
         if (_active >= _maxActive) return false;
-        bool alone = w.Bytes > _budget;
+        // What a reservation (the batching engine's KV) leaves is the most any request can get beside it.
+        bool alone = w.Bytes > _budget - _reserved;
         if (alone && _active > 0) return false;
-        if (!alone && _activeBytes + w.Bytes > _budget) return false;
+        if (!alone && _reserved + _activeBytes + w.Bytes > _budget) return false;
         // A generator the request will take moves from idle to active: its bytes are already counted in the pool.
         long moving = w.Keep is { } keep && _pool is not null && _pool.Contains(keep) ? keep.Bytes : 0;
-        _pool?.Reclaim(Math.Max(0, _budget - _activeBytes - w.Bytes + moving), w.Keep);
+        _pool?.Reclaim(Math.Max(0, _budget - _reserved - _activeBytes - w.Bytes + moving), w.Keep);
         if (alone) Log.RequestOverBudget(_logger, w.Bytes, _budget);
         _active++;
         _activeBytes += w.Bytes;
@@ -110,7 +126,7 @@ internal sealed class RequestScheduler
                 else _pool.Add(park);
             }
             GrantWaiters();
-            _pool?.Reclaim(Math.Max(0, _budget - _activeBytes));
+            _pool?.Reclaim(Math.Max(0, _budget - _reserved - _activeBytes));
         }
     }
 

@@ -143,13 +143,15 @@ public sealed class BatchingTests
         using var client = Batched(model, 2);
         var messages = Prompts(1)[0];
 
-        await client.GetResponseAsync(messages, new ChatOptions { Temperature = 0.7f, Seed = 7, MaxOutputTokens = 8 });
         await client.GetResponseAsync(messages, new ChatOptions { Temperature = 0, MaxOutputTokens = 8 }.WithRegexGrammar("[a-z]+"));
         await client.GetResponseAsync(messages, new ChatOptions { Temperature = 0, MaxOutputTokens = 8 }.WithLogProbabilities());
         Assert.Equal(0, client.Batching?.Submitted ?? 0);
 
         await client.GetResponseAsync(Prompts(2)[1], Greedy);
         Assert.Equal(1, client.Batching!.Submitted);
+        // A seed no longer falls back: the engine gives every row its own random stream (the native engine had no per-turn seed).
+        await client.GetResponseAsync(Prompts(3)[2], new ChatOptions { Temperature = 0.7f, Seed = 7, MaxOutputTokens = 8 });
+        Assert.Equal(2, client.Batching!.Submitted);
     }
 
     private static async Task WaitUntil(Func<bool> condition)

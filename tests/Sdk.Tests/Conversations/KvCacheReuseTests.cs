@@ -14,30 +14,45 @@ public sealed class KvCacheReuseTests
         "Thank you, that was lovely.",
     ];
 
-    public static TheoryData<string, ModelDesign, WeightPrecision, AttentionKind, int> Models => new()
+    /// <summary>Every model with one generator per request (Batching Off: the KV-cache pool), and the GQA ones through the batching engine (the default), whose slots hold the prefixes.</summary>
+    public static TheoryData<string, ModelDesign, WeightPrecision, AttentionKind, int, BatchingMode> Models
     {
+        get
+        {
+            var data = new TheoryData<string, ModelDesign, WeightPrecision, AttentionKind, int, BatchingMode>();
+            foreach (var (name, design, precision, attention, lag) in s_models)
+            {
+                data.Add(name, design, precision, attention, lag, BatchingMode.Off);
+                if (attention == AttentionKind.GroupQueryAttention) data.Add(name, design, precision, attention, lag, BatchingMode.Auto);
+            }
+            return data;
+        }
+    }
+
+    private static readonly (string, ModelDesign, WeightPrecision, AttentionKind, int)[] s_models =
+    [
         // Lag 17: the reply is the user's last 4 tokens, then a copied <|im_end|> ends it (finish Stop).
-        { "copy gqa ends", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 17 },
-        { "copy plain ends", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.Plain, 17 },
-        { "copy int4 gqa ends", ModelDesign.Copy, WeightPrecision.Int4, AttentionKind.GroupQueryAttention, 17 },
+        ("copy gqa ends", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 17),
+        ("copy plain ends", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.Plain, 17),
+        ("copy int4 gqa ends", ModelDesign.Copy, WeightPrecision.Int4, AttentionKind.GroupQueryAttention, 17),
         // Lag 4: the reply cycles through "ant\n" until MaxOutputTokens (finish Length).
-        { "copy gqa length", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 4 },
-        { "copy int4 plain length", ModelDesign.Copy, WeightPrecision.Int4, AttentionKind.Plain, 4 },
+        ("copy gqa length", ModelDesign.Copy, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 4),
+        ("copy int4 plain length", ModelDesign.Copy, WeightPrecision.Int4, AttentionKind.Plain, 4),
         // Random weights: every layer's numerics, not just a designed attention pattern.
-        { "random gqa", ModelDesign.Random, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 4 },
-        { "random int4 plain", ModelDesign.Random, WeightPrecision.Int4, AttentionKind.Plain, 4 },
-    };
+        ("random gqa", ModelDesign.Random, WeightPrecision.Fp32, AttentionKind.GroupQueryAttention, 4),
+        ("random int4 plain", ModelDesign.Random, WeightPrecision.Int4, AttentionKind.Plain, 4),
+    ];
 
     [Theory]
     [MemberData(nameof(Models))]
-    public async Task GetResponseAsync_FiveTurns_SameOutputWithAndWithoutReuseAndOnlyNewTokensPrefilled(string name, ModelDesign design, WeightPrecision precision, AttentionKind attention, int lag)
+    public async Task GetResponseAsync_FiveTurns_SameOutputWithAndWithoutReuseAndOnlyNewTokensPrefilled(string name, ModelDesign design, WeightPrecision precision, AttentionKind attention, int lag, BatchingMode batching)
     {
         _ = name;
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = design, Precision = precision, Attention = attention, Lag = lag });
         using var model = LocalModel.Load(folder);
         using var meters = new TestMeters();
-        using var reusing = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { EnableKvCacheReuse = true }, meters.Telemetry);
-        using var fresh = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { EnableKvCacheReuse = false });
+        using var reusing = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { EnableKvCacheReuse = true, Batching = batching }, meters.Telemetry);
+        using var fresh = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { EnableKvCacheReuse = false, Batching = batching });
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 12 };
         int keptBack = model.Info.SharesKvBuffer ? 1 : 2;
 
@@ -79,7 +94,8 @@ public sealed class KvCacheReuseTests
         Assert.Equal(reusedTotal, meters.Sum("localllm.kv_cache.reused_tokens"));
         Assert.Equal(s_turns.Length - 1, meters.Count("localllm.kv_cache.lookups", (_, hit) => hit == true));
         Assert.Equal(1, meters.Count("localllm.kv_cache.lookups", (_, hit) => hit == false));
-        Assert.True(meters.Sum("localllm.kv_cache.bytes") > 0, "the last generator stays cached");
+        if (batching == BatchingMode.Off) Assert.True(meters.Sum("localllm.kv_cache.bytes") > 0, "the last generator stays cached");
+        else Assert.Equal(s_turns.Length, reusing.Batching!.Submitted); // every turn ran in the engine, its history kept in a slot
     }
 
     [Fact]
@@ -154,7 +170,8 @@ public sealed class KvCacheReuseTests
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
         using var model = LocalModel.Load(folder);
         using var meters = new TestMeters();
-        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { MaxCachedGenerators = 3 }, meters.Telemetry);
+        // The generator pool's count bound (Batching Off: with batching these requests keep their prefixes in engine slots).
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { MaxCachedGenerators = 3, Batching = BatchingMode.Off }, meters.Telemetry);
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 8 };
 
         var conversations = Enumerable.Range(0, 7).Select(i => new List<ChatMessage> { new(ChatRole.User, $"Conversation number {i} begins here.") }).ToList();
@@ -191,7 +208,9 @@ public sealed class KvCacheReuseTests
     {
         string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Attention = AttentionKind.GroupQueryAttention, Lag = 17 });
         using var model = LocalModel.Load(folder);
-        using var client = new LocalLlmChatClient(model);
+        // Generator keys (Batching Off). The batching engine shares a prefix across sampling settings on purpose: keys and
+        // values depend on the tokens alone, and each row samples with its own settings.
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { Batching = BatchingMode.Off });
         var history = new List<ChatMessage> { new(ChatRole.User, "The same question twice.") };
 
         await client.GetResponseAsync(history, new ChatOptions { Temperature = 0, MaxOutputTokens = 4 });

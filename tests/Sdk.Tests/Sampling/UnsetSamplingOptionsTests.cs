@@ -17,9 +17,10 @@ public sealed class UnsetSamplingOptionsTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     /// <summary>A copy of the fixed-distribution folder whose genai_config search section is edited.</summary>
-    private LocalModel FolderWithSearch(Action<JsonObject> edit)
+    /// <remarks>With GroupQueryAttention the requests run in the batching engine (the default), which samples itself.</remarks>
+    private LocalModel FolderWithSearch(Action<JsonObject> edit, AttentionKind attention = AttentionKind.Plain)
     {
-        string source = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.FixedDistribution });
+        string source = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.FixedDistribution, Attention = attention });
         string target = Path.Combine(_temp.Path, Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(target);
         foreach (string f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
@@ -36,10 +37,12 @@ public sealed class UnsetSamplingOptionsTests : IDisposable
         return [.. (await client.GetResponseAsync(s_prompt, options)).Text];
     }
 
-    [Fact]
-    public async Task TopKUnset_TakesTheFoldersTopK_ASetTopKWins()
+    [Theory]
+    [InlineData(AttentionKind.Plain)]
+    [InlineData(AttentionKind.GroupQueryAttention)]
+    public async Task TopKUnset_TakesTheFoldersTopK_ASetTopKWins(AttentionKind attention)
     {
-        using var model = FolderWithSearch(s => s["top_k"] = 3);
+        using var model = FolderWithSearch(s => s["top_k"] = 3, attention);
 
         var unset = await Letters(model, new ChatOptions { MaxOutputTokens = 300, Temperature = 5f, Seed = 3 });
         var set = await Letters(model, new ChatOptions { MaxOutputTokens = 300, Temperature = 5f, Seed = 3, TopK = 8 });
@@ -48,10 +51,12 @@ public sealed class UnsetSamplingOptionsTests : IDisposable
         Assert.True(set.Count > 3, $"TopK = 8 should reach past the folder's top_k 3; saw {string.Concat(set.Order())}");
     }
 
-    [Fact]
-    public async Task TemperatureUnset_IsGreedyEvenWhenTheFolderSaysDoSample()
+    [Theory]
+    [InlineData(AttentionKind.Plain)]
+    [InlineData(AttentionKind.GroupQueryAttention)]
+    public async Task TemperatureUnset_IsGreedyEvenWhenTheFolderSaysDoSample(AttentionKind attention)
     {
-        using var model = FolderWithSearch(s => { s["do_sample"] = true; s["temperature"] = 5.0; });
+        using var model = FolderWithSearch(s => { s["do_sample"] = true; s["temperature"] = 5.0; }, attention);
 
         var letters = await Letters(model, new ChatOptions { MaxOutputTokens = 200, Seed = 3 });
 
