@@ -66,10 +66,15 @@ public sealed class VisionTests : IDisposable
         using var client = new LocalLlmChatClient(model);
 
         var texts = new List<string>();
+        long? promptTokens = null;
         await foreach (var update in client.GetStreamingResponseAsync([Ask(new DataContent(VisionImages.Png(40, 100, Bright), "image/png"))], Greedy))
+        {
             if (update.Text.Length > 0) texts.Add(update.Text);
+            if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage) promptTokens = usage.Details.InputTokenCount;
+        }
 
         Assert.Equal("white", string.Concat(texts));
+        Assert.Equal(PromptTokens(Question, (40, 100)), promptTokens); // portrait: 5 rows × 2 columns of crops
         Assert.True(texts.Count > 1, $"one update: {texts.Count}");
     }
 
@@ -242,5 +247,54 @@ public sealed class VisionTests : IDisposable
     {
         foreach (var (w, h) in new[] { (64, 64), (100, 40), (40, 100), (1, 1), (4096, 17), (640, 480), (333, 1000) })
             Assert.Equal(VisionDesign.ImageTokens(w, h), PromptImages.ImageTokens(w, h));
+    }
+}
+
+/// <summary>
+/// Damaged images in a child process (tests/BadInputProbe, "images"): JPEG and PNG cut at every 23rd byte, cut with the
+/// end marker put back, and with seeded byte flips. Given to the native decoder some of these end the process or hang;
+/// through LocalLlm each ends in an answer or an ArgumentException naming the message.
+/// </summary>
+public sealed class DamagedImageTests
+{
+    [Fact]
+    public async Task Images_CutAndFlippedPngAndJpeg_NoCrashNoHangOnlyClearOutcomes()
+    {
+        string dir = Directory.CreateTempSubdirectory("localllm-damaged-").FullName;
+        try
+        {
+            byte[] jpeg = VisionImages.Jpeg(48, 48, 200), png = VisionImages.Png(48, 48, 40);
+            int files = 0;
+            void Write(string name, byte[] bytes) { File.WriteAllBytes(Path.Combine(dir, name), bytes); files++; }
+            for (int cut = 1; cut < jpeg.Length; cut += 23)
+            {
+                Write($"jpeg-cut-{cut:D5}.jpg", jpeg[..cut]);
+                Write($"jpeg-cut-eoi-{cut:D5}.jpg", [.. jpeg[..cut], 0xFF, 0xD9]);
+            }
+            for (int cut = 1; cut < png.Length; cut += 23) Write($"png-cut-{cut:D5}.png", png[..cut]);
+            var random = new Random(20261203);
+            for (int i = 0; i < 20; i++)
+            {
+                foreach (var (source, ext) in new[] { (jpeg, "jpg"), (png, "png") })
+                {
+                    byte[] flipped = (byte[])source.Clone();
+                    for (int k = 0; k < 4; k++) flipped[random.Next(2, source.Length - 2)] ^= (byte)random.Next(1, 256);
+                    Write($"flip-{ext}-{i:D2}.{ext}", flipped);
+                }
+            }
+            string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Vision });
+
+            string output = await Runtime.BadModelFolderTests.RunProbeAsync("images", folder, dir);
+
+            string[] lines = output.Split('\n');
+            Assert.Equal($"images done: {files} files, 0 unexpected", lines[^1]);
+            Assert.DoesNotContain(lines, l => l.Contains("UNEXPECTED", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains(": caught ArgumentException", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains(": ok ", StringComparison.Ordinal)); // some damaged files still decode and reach the processor as PNGs
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }
