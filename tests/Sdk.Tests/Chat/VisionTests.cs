@@ -4,8 +4,10 @@ namespace LocalLlm.Tests.Chat;
 
 /// <summary>
 /// Images through ONNX Runtime GenAI's phi3v processor on ModelForge's vision design, whose reply names the image's
-/// brightness (<see cref="VisionDesign"/>): every expected value comes from the design's definition.
+/// brightness (<see cref="VisionDesign"/>): every expected value comes from the design's definition. In the lifetime
+/// collection (never in parallel with other tests) because it counts live generators, which are process-wide.
 /// </summary>
+[Collection(nameof(LifetimeTests))]
 public sealed class VisionTests : IDisposable
 {
     private const string Question = "What colour is this? ";
@@ -111,6 +113,37 @@ public sealed class VisionTests : IDisposable
             + (2 * VisionDesign.ImageTokens(100, 40));
         Assert.Equal(expected, second.Usage!.InputTokenCount);
         Assert.Equal(0, second.Usage.CachedInputTokenCount);
+    }
+
+    [Fact]
+    public async Task Response_ConcurrentRequestsWithDifferentImages_EachGetsItsOwnWord()
+    {
+        using var model = VisionModel();
+        using var client = new LocalLlmChatClient(model);
+        byte[] dark = VisionImages.Png(64, 64, Dark), bright = VisionImages.Jpeg(64, 64, Bright);
+
+        var tasks = Enumerable.Range(0, 6).Select(i => client.GetResponseAsync([Ask(new DataContent(i % 2 == 0 ? dark : bright, i % 2 == 0 ? "image/png" : "image/jpeg"))], Greedy)).ToList();
+        var responses = await Task.WhenAll(tasks);
+
+        for (int i = 0; i < responses.Length; i++) Assert.Equal(i % 2 == 0 ? "black" : "white", responses[i].Text);
+        Assert.Equal(0, GenerationLoop.LiveGenerators);
+    }
+
+    [Fact]
+    public async Task Streaming_CancelledDuringImagePrefill_EndsAndTheNextRequestAnswers()
+    {
+        using var model = VisionModel();
+        using var cts = new CancellationTokenSource();
+        using var client = new LocalLlmChatClient(model, new LocalLlmChatClientOptions { PrefillStarting = () => cts.Cancel() });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync([Ask(new DataContent(VisionImages.Png(64, 64, Dark), "image/png"))], Greedy, cts.Token)) { }
+        });
+
+        Assert.Equal(0, GenerationLoop.LiveGenerators);
+        using var next = new LocalLlmChatClient(model);
+        Assert.Equal("white", (await next.GetResponseAsync([Ask(new DataContent(VisionImages.Png(64, 64, Bright), "image/png"))], Greedy)).Text);
     }
 
     [Fact]
