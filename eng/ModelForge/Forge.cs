@@ -26,6 +26,11 @@ public static class Forge
         string modelPath = Path.Combine(outputDirectory, "model.onnx");
         File.Delete(modelPath + ".data"); // a stale data file from a bigger model must not survive
 
+        if (options.Design == ModelDesign.Vision)
+        {
+            VisionModel.Write(options, outputDirectory);
+            return;
+        }
         var (spec, weights) = options.Design == ModelDesign.Random
             ? RandomModel.Create(options)
             : DesignedModel.Create(options);

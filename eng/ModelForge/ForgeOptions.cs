@@ -19,6 +19,9 @@ public enum ModelDesign
 
     /// <summary>A bigram model where greedy's first choice leads to a less likely reply than beam search finds (<see cref="BeamTrapDesign"/>; fp32/fp16).</summary>
     BeamTrap,
+
+    /// <summary>A <c>phi3v</c> multimodal folder whose reply names the image's brightness (<see cref="VisionDesign"/>; fp32).</summary>
+    Vision,
 }
 
 /// <summary>How the weights of the matrix multiplications are stored.</summary>
@@ -182,7 +185,12 @@ public sealed record ForgeOptions
     internal ModelShape EffectiveShape => Shape ?? ModelShape.Tiny;
 
     internal int EffectiveContextLength => ContextLength
-        ?? (Design == ModelDesign.Random ? EffectiveShape.ContextLength : DesignedModel.DefaultContextLength);
+        ?? Design switch
+        {
+            ModelDesign.Random => EffectiveShape.ContextLength,
+            ModelDesign.Vision => VisionDesign.DefaultContextLength,
+            _ => DesignedModel.DefaultContextLength,
+        };
 
     /// <summary>A canonical, culture-invariant description of every option (the cache key).</summary>
     public string CanonicalKey => string.Create(CultureInfo.InvariantCulture,
@@ -213,6 +221,8 @@ public sealed record ForgeOptions
             throw new ArgumentException($"ForgeOptions.LoraRank must be 0..64 (got {LoraRank}).");
         if (LoraRank > 0 && Design is not (ModelDesign.Copy or ModelDesign.Random))
             throw new ArgumentException($"ForgeOptions.LoraRank applies to the copy design (its adapter changes the lag) and the random design (its cost) only; the {Design} design has none. Remove LoraRank or use ModelDesign.Copy.");
+        if (Design == ModelDesign.Vision && Precision != WeightPrecision.Fp32)
+            throw new ArgumentException($"ForgeOptions.Precision {Precision} is not offered by the vision design (its embedding and vision graphs are fp32); use Fp32.");
         if (Design == ModelDesign.BeamTrap && Precision is not (WeightPrecision.Fp32 or WeightPrecision.Fp16))
             throw new ArgumentException($"ForgeOptions.Precision {Precision} does not hold the beam-trap design's log-probabilities exactly; use Fp32 or Fp16.");
     }

@@ -24,7 +24,7 @@ internal static class GenAiConfig
         w.WriteNumber("head_size", spec.HeadSize);
         w.WriteNumber("hidden_size", spec.Hidden);
         w.WriteStartObject("inputs");
-        w.WriteString("input_ids", "input_ids");
+        w.WriteString(spec.InputsEmbeds ? "inputs_embeds" : "input_ids", spec.SequenceInput);
         w.WriteString("attention_mask", "attention_mask");
         if (!gqa)
             w.WriteString("position_ids", "position_ids");
@@ -40,12 +40,14 @@ internal static class GenAiConfig
         w.WriteNumber("num_hidden_layers", spec.Layers);
         w.WriteNumber("num_key_value_heads", spec.KvHeads);
         w.WriteEndObject();
+        if (spec.InputsEmbeds)
+            VisionSections(w);
         w.WriteStartArray("eos_token_id");
         foreach (int id in ByteTokenizer.EosTokenIds)
             w.WriteNumberValue(id);
         w.WriteEndArray();
         w.WriteNumber("pad_token_id", ByteTokenizer.EndOfText);
-        w.WriteString("type", "llama");
+        w.WriteString("type", spec.InputsEmbeds ? "phi3v" : "llama");
         w.WriteNumber("vocab_size", spec.Vocab);
         w.WriteEndObject();
         w.WriteStartObject("search");
@@ -66,4 +68,25 @@ internal static class GenAiConfig
         w.WriteEndObject();
         w.WriteEndObject();
     });
+
+    /// <summary>phi3v's embedding and vision graphs (<see cref="VisionModel"/>) and its processor config.</summary>
+    private static void VisionSections(System.Text.Json.Utf8JsonWriter w)
+    {
+        Section(w, "embedding", "embedding.onnx", null, ["input_ids", "image_features"], ["inputs_embeds"]);
+        Section(w, "vision", "vision.onnx", "processor_config.json", ["pixel_values", "image_sizes"], ["image_features"]);
+    }
+
+    private static void Section(System.Text.Json.Utf8JsonWriter w, string name, string file, string? processorConfig, string[] inputs, string[] outputs)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("filename", file);
+        if (processorConfig is not null) w.WriteString("config_filename", processorConfig);
+        foreach (var (key, names) in new[] { ("inputs", inputs), ("outputs", outputs) })
+        {
+            w.WriteStartObject(key);
+            foreach (string n in names) w.WriteString(n, n);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
 }

@@ -18,12 +18,31 @@ public sealed record InferenceWorkload(int PromptTokens, int MaxLength, int Conc
     /// </value>
     public int PrefillChunk { get; init; }
 
+    /// <summary>Gets the images each sequence's prompt holds (the processor's pixel buffers, <see cref="InferencePlanner.Phi3VisionPixelBytes"/> each).</summary>
+    /// <value>Default 0.</value>
+    public int Images { get; init; }
+
+    /// <summary>
+    /// Gets the prompt tokens those images become, in total per sequence (<see cref="InferencePlanner.ImageTokens"/> per
+    /// image), on top of <see cref="PromptTokens"/> and <see cref="MaxLength"/>, which count text. A prompt with images
+    /// is prefilled in one step (ONNX Runtime GenAI takes images only with a generator's first inputs), so
+    /// <see cref="PrefillChunk"/> does not apply to it.
+    /// </summary>
+    /// <value>Default 0.</value>
+    public int ImageTokens { get; init; }
+
+    /// <summary>Gets the bytes of the LoRA adapters loaded into the model (once per model, whichever sequences use them): <see cref="InferencePlanner.AdapterFileBytes"/> or <see cref="InferencePlanner.LoraAdapterBytes"/>.</summary>
+    /// <value>Default 0.</value>
+    public long AdapterBytes { get; init; }
+
     /// <summary>Checks the numbers.</summary>
     /// <exception cref="ArgumentException">A value is not positive or the prompt is longer than the sequence.</exception>
     public void Validate()
     {
         if (PromptTokens <= 0 || MaxLength <= 0 || Concurrency <= 0 || PrefillChunk < 0)
             throw new ArgumentException($"InferenceWorkload values must be positive (prompt {PromptTokens}, max length {MaxLength}, concurrency {Concurrency}, prefill chunk {PrefillChunk}; 0 = whole prompt).");
+        if (Images < 0 || ImageTokens < 0 || AdapterBytes < 0 || (ImageTokens > 0) != (Images > 0))
+            throw new ArgumentException($"InferenceWorkload.Images ({Images}), ImageTokens ({ImageTokens}) and AdapterBytes ({AdapterBytes}) must be ≥ 0, and images need image tokens (InferencePlanner.ImageTokens).");
         if (PromptTokens > MaxLength)
             throw new ArgumentException($"InferenceWorkload.PromptTokens ({PromptTokens}) exceeds MaxLength ({MaxLength}); raise MaxLength.");
     }
@@ -195,6 +214,56 @@ public static class InferencePlanner
         return (long)(logits + scores + mlp + hidden);
     }
 
+    /// <summary>Component name: the LoRA adapters loaded into the model.</summary>
+    public const string Adapters = "LoRA adapters";
+
+    /// <summary>Component name: the image processor's pixel buffers of the prompts' images.</summary>
+    public const string ImageInputs = "image inputs";
+
+    /// <summary>
+    /// The prompt tokens one <paramref name="width"/> × <paramref name="height"/> image becomes for a model of type
+    /// <paramref name="modelType"/> (genai_config.json <c>model.type</c>): for <c>phi3v</c> (Phi-3/3.5-vision) the processor
+    /// scales the image to at most 16 crops of 336 × 336 and gives (crops + 1) · 144 + 1 + (rows + 1) · 12 tokens (2,509
+    /// for a square image) — the count LocalLlm's client sizes and checks the prompt with.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model type has no known image processor, or a side is not positive.</exception>
+    public static int ImageTokens(string modelType, int width, int height)
+    {
+        if (!PromptImages.SupportedModelTypes.Contains(modelType))
+            throw new ArgumentException($"No image-token count is known for model type '{modelType}'; known: {string.Join(", ", PromptImages.SupportedModelTypes)}.", nameof(modelType));
+        if (width <= 0 || height <= 0)
+            throw new ArgumentException($"Image sides must be positive ({width} × {height}).", nameof(width));
+        return PromptImages.ImageTokens(width, height);
+    }
+
+    /// <summary>Bytes of phi3v's pixel values for one image: 17 crops (a global view + up to 16) × 3 × 336 × 336 fp32.</summary>
+    public const long Phi3VisionPixelBytes = 17L * 3 * 336 * 336 * 4;
+
+    /// <summary>The bytes of adapter files (their sizes on disk: an <c>.onnx_adapter</c> holds its tensors uncompressed, plus a small header).</summary>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    public static long AdapterFileBytes(IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        long sum = 0;
+        foreach (string path in paths)
+        {
+            var file = new FileInfo(path);
+            if (!file.Exists) throw new FileNotFoundException($"Adapter file '{file.FullName}' does not exist.", file.FullName);
+            sum += file.Length;
+        }
+        return sum;
+    }
+
+    /// <summary>The tensor bytes of one LoRA adapter of <paramref name="rank"/> on <paramref name="targets"/> in every layer: <see cref="TrainingPlanner.LoraParameters"/> × the element size of <paramref name="format"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The rank is not positive.</exception>
+    public static long LoraAdapterBytes(ModelShape model, int rank, LoraTargets targets, NumberFormat format = NumberFormat.Fp32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rank);
+        return (long)(TrainingPlanner.LoraParameters(model, rank, targets) * format.BytesPerElement());
+    }
+
     /// <summary>Estimates the peak memory of serving <paramref name="workload"/> with <paramref name="model"/>.</summary>
     /// <param name="model">The model.</param>
     /// <param name="workload">Prompt, max length and concurrency.</param>
@@ -215,9 +284,13 @@ public static class InferencePlanner
         long weights = ModelWeightBytes(model) - embedding;
         long residentWeights = (long)(weights * overhead.WeightFactor);
         long residentEmbedding = (long)(embedding * overhead.EmbeddingResidentFraction);
-        long kv = KvCacheBytes(model, workload.MaxLength, workload.Concurrency);
-        long act = PrefillActivationBytes(model, workload.PromptTokens, workload.Concurrency, workload.PrefillChunk);
-        int step = workload.PrefillChunk > 0 ? Math.Min(workload.PrefillChunk, workload.PromptTokens) : workload.PromptTokens;
+        // Image tokens lengthen the prompt and the sequence; a prompt with images is prefilled in one step.
+        int prompt = workload.PromptTokens + workload.ImageTokens, maxLength = workload.MaxLength + workload.ImageTokens;
+        int chunk = workload.ImageTokens > 0 ? 0 : workload.PrefillChunk;
+        long kv = KvCacheBytes(model, maxLength, workload.Concurrency);
+        long act = PrefillActivationBytes(model, prompt, workload.Concurrency, chunk);
+        int step = chunk > 0 ? Math.Min(chunk, prompt) : prompt;
+        long pixels = workload.Images * Phi3VisionPixelBytes * workload.Concurrency;
         if (overhead.Fp32LmHeadCopy)
             act += (long)model.VocabSize * model.HiddenSize * 4;
 
@@ -236,12 +309,14 @@ public static class InferencePlanner
             weightHow += string.Create(inv, $"; × {overhead.WeightFactor:0.##} resident");
 
         return new MemoryBreakdown(
-            string.Create(inv, $"Inference: {model}; prompt {workload.PromptTokens}, max length {workload.MaxLength}, {workload.Concurrency} sequence(s)"),
+            string.Create(inv, $"Inference: {model}; prompt {prompt}{(workload.ImageTokens > 0 ? $" ({workload.ImageTokens} of them for {workload.Images} image(s))" : "")}, max length {maxLength}, {workload.Concurrency} sequence(s)"),
             [
                 new(Weights, residentWeights, weightHow),
                 new(Embedding, residentEmbedding, string.Create(inv, $"{model.VocabSize} × {model.HiddenSize} {model.EffectiveEmbeddingPrecision} = {embedding / 1048576.0:0.0} MiB × {overhead.EmbeddingResidentFraction:0.##} resident (memory-mapped: only rows of used tokens are read)")),
-                new(KvCache, kv, string.Create(inv, $"2 × {model.Layers} layers × {model.KeyValueHeads} KV heads × {model.HeadSize} × {model.EffectiveKvCachePrecision.BytesPerElement()} B × {workload.MaxLength} tokens × {workload.Concurrency}")),
-                new(Activations, act, string.Create(inv, $"logits {step}×{model.VocabSize} ×2{(overhead.Fp32LmHeadCopy ? " + fp32 lm_head copy" : "")}, scores {model.AttentionHeads}×{step}×{workload.PromptTokens}, MLP and hidden buffers, × {workload.Concurrency}")),
+                new(KvCache, kv, string.Create(inv, $"2 × {model.Layers} layers × {model.KeyValueHeads} KV heads × {model.HeadSize} × {model.EffectiveKvCachePrecision.BytesPerElement()} B × {maxLength} tokens × {workload.Concurrency}")),
+                new(Activations, act, string.Create(inv, $"logits {step}×{model.VocabSize} ×2{(overhead.Fp32LmHeadCopy ? " + fp32 lm_head copy" : "")}, scores {model.AttentionHeads}×{step}×{prompt}, MLP and hidden buffers, × {workload.Concurrency}")),
+                new(Adapters, workload.AdapterBytes, "adapter tensors, loaded once per model"),
+                new(ImageInputs, pixels, string.Create(inv, $"{workload.Images} image(s) × 17 crops × 3 × 336 × 336 × 4 B × {workload.Concurrency} (phi3v pixel values; the vision encoder's own activations are not counted)")),
                 new(Runtime, overhead.FixedBytes, "process, .NET and ONNX Runtime (measured)"),
                 new(LoadTransient, loadExcess, string.Create(inv, $"lm_head file pages {lmHead / 1048576.0:0.0} MiB resident while the session loads, above KV + activations (not allocated yet then)")),
             ]);

@@ -36,6 +36,8 @@ try
             using (var client = new LocalLlmChatClient(folder))
                 await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { Temperature = float.NaN });
             break;
+        case "images": // every file of a folder as an image for a vision model: one line each, an answer or a clear exception
+            return await ImagesAsync(folder, args[2]);
         case "fuzz":
             return await FuzzAsync(folder, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
@@ -50,6 +52,37 @@ catch (Exception e)
     Console.WriteLine($"caught {e.GetType().Name}: {e.Message.Split('\n')[0]}");
 }
 return 0;
+
+// Damaged images (cut, flipped bytes) given to a vision model: each must end in an answer or an ArgumentException; a
+// native crash kills this process (libjpeg's exit on a cut header is what LocalLlm's managed decode prevents).
+static async Task<int> ImagesAsync(string folder, string images)
+{
+    using var client = new LocalLlmChatClient(folder);
+    int unexpected = 0, n = 0;
+    foreach (string file in Directory.GetFiles(images).Order(StringComparer.Ordinal))
+    {
+        string name = Path.GetFileName(file);
+        string media = name.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "image/jpeg";
+        try
+        {
+            var r = await client.GetResponseAsync([new ChatMessage(ChatRole.User, [new TextContent("What colour? "), new DataContent(File.ReadAllBytes(file), media)])],
+                new ChatOptions { Temperature = 0, MaxOutputTokens = 2 }).WaitAsync(TimeSpan.FromSeconds(30));
+            Console.WriteLine($"image {name}: ok {r.Text}");
+        }
+        catch (ArgumentException e) when (e.ParamName == "messages")
+        {
+            Console.WriteLine($"image {name}: caught ArgumentException: {e.Message.Split('\n')[0]}");
+        }
+        catch (Exception e)
+        {
+            unexpected++;
+            Console.WriteLine($"image {name}: UNEXPECTED {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+        n++;
+    }
+    Console.WriteLine($"images done: {n} files, {unexpected} unexpected");
+    return 0;
+}
 
 // Every case must end in a result or an exception a caller can act on: ArgumentException (the option is named),
 // NotSupportedException, PromptLengthException, StructuredOutputException. Anything else, or a case that needs its

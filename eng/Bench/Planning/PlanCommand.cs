@@ -33,6 +33,9 @@ internal static class PlanCommand
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Inference: prompt tokens per prefill step (0: whole prompt; LocalLlm's client uses 256 on GQA models).", DefaultValueFactory = _ => 0 };
         var concurrency = new Option<int>("--concurrency") { Description = "Inference: concurrent sequences.", DefaultValueFactory = _ => 1 };
         var budget = new Option<double?>("--budget-gib") { Description = "Inference: memory budget in GiB; prints the max length and concurrency that fit." };
+        var images = new Option<int>("--images") { Description = "Inference: images per sequence (phi3v; their tokens are added to the prompt).", DefaultValueFactory = _ => 0 };
+        var imageSize = new Option<string>("--image-size") { Description = "Inference: image size WxH (2,509 tokens for a square image).", DefaultValueFactory = _ => "1024x1024" };
+        var adapters = new Option<string[]>("--adapter") { Description = "Inference: an .onnx_adapter file loaded into the model (repeatable); or --lora-rank/--lora-targets for one adapter from its shape.", AllowMultipleArgumentsPerToken = true };
         var train = new Option<bool>("--train") { Description = "Plan training instead of inference." };
         var trainPrecision = new Option<TrainingPrecision>("--training-precision") { Description = "Fp32 or MixedFp16.", DefaultValueFactory = _ => TrainingPrecision.MixedFp16 };
         var optimizer = new Option<OptimizerKind>("--optimizer") { Description = "Adam, Adam8Bit or SgdMomentum.", DefaultValueFactory = _ => OptimizerKind.Adam };
@@ -48,7 +51,7 @@ internal static class PlanCommand
         var command = new Command("plan", "Memory planner: weights, KV cache, activations (inference) or parameters, gradients, optimizer states, activations (training).")
         {
             preset, precision, layers, hidden, heads, kvHeads, headSize, vocab, intermediate, prompt, maxLength, prefillChunk, concurrency, budget,
-            train, trainPrecision, optimizer, loraRank, loraTargets, frozenBase, seq, batch, checkpointing, shards, offload,
+            images, imageSize, adapters, train, trainPrecision, optimizer, loraRank, loraTargets, frozenBase, seq, batch, checkpointing, shards, offload,
         };
         command.SetAction(parse =>
         {
@@ -84,7 +87,19 @@ internal static class PlanCommand
                     output.WriteLine(TrainingPlanner.Estimate(shape, setup).ToMarkdownTable());
                     return 0;
                 }
-                var workload = new InferenceWorkload(parse.GetValue(prompt), parse.GetValue(maxLength), parse.GetValue(concurrency)) { PrefillChunk = parse.GetValue(prefillChunk) };
+                int imageCount = parse.GetValue(images);
+                string[] size = parse.GetValue(imageSize)!.Split('x', 'X');
+                if (size.Length != 2 || !int.TryParse(size[0], CultureInfo.InvariantCulture, out int w) || !int.TryParse(size[1], CultureInfo.InvariantCulture, out int h))
+                    throw new ArgumentException($"--image-size '{parse.GetValue(imageSize)}' must be WxH, e.g. 1024x768.");
+                long adapterBytes = (parse.GetValue(adapters) is { Length: > 0 } files ? InferencePlanner.AdapterFileBytes(files) : 0)
+                    + (parse.GetValue(loraRank) > 0 ? InferencePlanner.LoraAdapterBytes(shape, parse.GetValue(loraRank), parse.GetValue(loraTargets)) : 0);
+                var workload = new InferenceWorkload(parse.GetValue(prompt), parse.GetValue(maxLength), parse.GetValue(concurrency))
+                {
+                    PrefillChunk = parse.GetValue(prefillChunk),
+                    Images = imageCount,
+                    ImageTokens = imageCount > 0 ? imageCount * InferencePlanner.ImageTokens("phi3v", w, h) : 0,
+                    AdapterBytes = adapterBytes,
+                };
                 output.WriteLine(InferencePlanner.Estimate(shape, workload).ToMarkdownTable());
                 if (parse.GetValue(budget) is double gib)
                 {

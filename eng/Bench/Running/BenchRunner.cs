@@ -9,7 +9,7 @@ internal static class BenchRunner
     public static IReadOnlyList<ISuite> AllSuites { get; } =
     [
         new OverheadSuite(), new PrecisionSuite(), new QualitySuite(), new ContextSuite(), new DecodingSuite(),
-        new ConcurrencySuite(), new TurnsSuite(), new MiddlewareSuite(), new EpSuite(), new EmbeddingsSuite(), new AdaptersSuite(), new SoakSuite(), new CancellationSuite(),
+        new ConcurrencySuite(), new TurnsSuite(), new MiddlewareSuite(), new EpSuite(), new EmbeddingsSuite(), new AdaptersSuite(), new ImagesSuite(), new SoakSuite(), new CancellationSuite(),
     ];
 
     public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)

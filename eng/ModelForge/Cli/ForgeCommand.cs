@@ -8,7 +8,7 @@ namespace LocalLlm.ModelForge.Cli;
 public static class ForgeCommand
 {
     private static readonly Option<string> s_design = Choice("--design", "copy", "What the model computes.",
-        "copy", "successor", "fixed-distribution", "random", "beam-trap");
+        "copy", "successor", "fixed-distribution", "random", "beam-trap", "vision");
     private static readonly Option<string> s_precision = Choice("--precision", "fp32", "Weight precision.",
         "fp32", "fp16", "int8", "int4");
     private static readonly Option<string> s_attention = Choice("--attention", "plain",
@@ -84,6 +84,7 @@ public static class ForgeCommand
             "fixed-distribution" => ModelDesign.FixedDistribution,
             "random" => ModelDesign.Random,
             "beam-trap" => ModelDesign.BeamTrap,
+            "vision" => ModelDesign.Vision,
             _ => ModelDesign.Copy,
         };
         WeightPrecision precision = parse.GetValue(s_precision) switch

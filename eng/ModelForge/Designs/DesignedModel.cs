@@ -52,6 +52,16 @@ public static class DesignedModel
         return (spec, new Weights(options.Design, lag, context));
     }
 
+    /// <summary>Token <paramref name="token"/>'s embedding: its code in dimensions 0..127, 1 in the constant dimension.</summary>
+    internal static float[] EmbeddingRow(int token)
+    {
+        var row = new float[Hidden];
+        sbyte[] code = s_codes.Value[token];
+        for (int d = 0; d < CodeDims; d++) row[d] = code[d];
+        row[ConstDim] = 1f;
+        return row;
+    }
+
     /// <summary>Seeded ±1 codes, kept only when correlated at most 0.3 with every earlier code.</summary>
     private static sbyte[][] CreateCodes()
     {

@@ -3,6 +3,8 @@ namespace LocalLlm.ModelForge.Onnx;
 /// <summary>The graph-level shape and options of a decoder.</summary>
 /// <param name="Realistic">Adds RMS norms, residual connections and a SiLU-gated MLP (the random design). Designed
 /// models leave them out so that their output is exactly what the attention and the head compute.</param>
+/// <param name="InputsEmbeds">The decoder takes <c>inputs_embeds</c> instead of <c>input_ids</c> and holds no
+/// embedding table (the vision design: a separate embedding graph computes them).</param>
 /// <param name="LoraRank">0, or the rank of a LoRA branch on every query projection: q = x·W + (x·A)·B, where A
 /// (<c>…q_proj.lora_A</c>, [hidden, rank]) and B (<c>…q_proj.lora_B</c>, [rank, heads·head]) are graph inputs whose
 /// initializers (zeros) are the defaults, so the base model computes x·W and an <c>.onnx_adapter</c> overrides them.</param>
@@ -20,8 +22,13 @@ internal sealed record DecoderSpec(
     WeightPrecision Precision,
     AttentionKind Attention,
     int AccuracyLevel,
-    int LoraRank = 0)
+    int LoraRank = 0,
+    bool InputsEmbeds = false)
 {
+    /// <summary>The sequence input: <c>inputs_embeds</c> [batch, seq, hidden] for the text decoder of a multimodal
+    /// folder (its embedding graph merges image features), else <c>input_ids</c> [batch, seq].</summary>
+    public string SequenceInput => InputsEmbeds ? "inputs_embeds" : "input_ids";
+
     public ElemType IoType => Precision == WeightPrecision.Fp16 ? ElemType.Float16 : ElemType.Float;
 }
 
@@ -72,7 +79,7 @@ internal static class DecoderGraph
         public void Build()
         {
             Io();
-            string x = g.Node("Gather", [Embedding(), "input_ids"]);
+            string x = spec.InputsEmbeds ? spec.SequenceInput : g.Node("Gather", [Embedding(), "input_ids"]);
             var (cosTable, sinTable) = RotaryTables();
             Context ctx = _gqa ? GqaContext() : PlainContext(cosTable, sinTable);
             if (spec.Realistic)
@@ -103,7 +110,10 @@ internal static class DecoderGraph
 
         private void Io()
         {
-            g.Input("input_ids", ElemType.Int64, "batch_size", "sequence_length");
+            if (spec.InputsEmbeds)
+                g.Input(spec.SequenceInput, _t, "batch_size", "sequence_length", spec.Hidden);
+            else
+                g.Input("input_ids", ElemType.Int64, "batch_size", "sequence_length");
             g.Input("attention_mask", ElemType.Int64, "batch_size", "total_sequence_length");
             if (!_gqa)
                 g.Input("position_ids", ElemType.Int64, "batch_size", "sequence_length");
@@ -171,7 +181,7 @@ internal static class DecoderGraph
 
             // Additive mask [B,1,1,S,T]: a key is hidden when it is padding or after the query (causal).
             string total = g.Node("Gather", [g.Node("Shape", ["attention_mask"]), g.Int64Scalar("index_1", 1)], ("axis", 0));
-            string seq = g.Node("Gather", [g.Node("Shape", ["input_ids"]), "index_1"], ("axis", 0));
+            string seq = g.Node("Gather", [g.Node("Shape", [spec.SequenceInput]), "index_1"], ("axis", 0));
             string zero = g.Int64Scalar("zero", 0);
             string one = g.Int64Scalar("one", 1);
             string keyIndex = g.Node("Range", [zero, total, one]);                                    // [T]

@@ -215,6 +215,11 @@ public sealed class LocalLlmChatClient : IChatClient
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var prompt = PromptRenderer.Render(_model, messages, options, _options, _logger);
+        if (prompt.Images is { } images)
+        {
+            images.Dispose();
+            throw new NotSupportedException("Beam search and several candidates take text prompts only: ask for one answer (no WithNumBeams / WithCandidateCount) when the messages hold images.");
+        }
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         using var activity = LocalLlmTelemetry.ActivitySource.StartActivity($"chat {_model.Info.Id}", System.Diagnostics.ActivityKind.Internal);
         activity?.SetTag("gen_ai.operation.name", "chat");
@@ -283,6 +288,7 @@ public sealed class LocalLlmChatClient : IChatClient
         IReadOnlyList<ChatMessage> history = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         if (conversationId is not null) history = _conversations.Resolve(conversationId, history);
         var prompt = PromptRenderer.Render(_model, history, options, _options, _logger);
+        using var images = prompt.Images; // disposed after the generation thread has ended (the finally below waits for it)
         string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         if (_logger.IsEnabled(LogLevel.Trace)) Log.PromptText(_logger, responseId, prompt.Text);
 
@@ -292,8 +298,9 @@ public sealed class LocalLlmChatClient : IChatClient
         activity?.SetTag("gen_ai.usage.input_tokens", prompt.Tokens.Length);
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token, _model.Stopping);
-        var plan = GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, _pool, prompt.Tokens, conversationId);
-        var batching = BatchingFor(settings, plan, conversationId, prompt.Tokens.Length, responseId);
+        // An image prompt gets a generator of its own: no pool key, so it is never reused nor parked, and never batched.
+        var plan = GeneratorPlan.Create(_model.Info, prompt.Tokens.Length, settings, images is null ? _pool : null, prompt.Tokens, conversationId);
+        var batching = images is null ? BatchingFor(settings, plan, conversationId, prompt.Tokens.Length, responseId) : null;
         // A batched request's KV lives in the engine's slots (reserved when the engine started); it is charged its row.
         var admission = batching is null
             ? await _scheduler.AdmitAsync(plan.Bytes, plan.Candidate, linked.Token).ConfigureAwait(false)
@@ -305,7 +312,7 @@ public sealed class LocalLlmChatClient : IChatClient
         {
             var reader = batching is not null
                 ? new BatchedGeneration(_model, batching, prompt.Tokens, settings, settings.ToolsEnabled, _telemetry, _logger, responseId, admission).Start(linked.Token, out producer)
-                : new GenerationLoop(_model, prompt.Tokens, settings, settings.ToolsEnabled, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting }.Start(linked.Token, out producer);
+                : new GenerationLoop(_model, prompt.Tokens, settings, settings.ToolsEnabled, _telemetry, _logger, responseId, plan, _pool, admission, conversationId) { PrefillStarting = _options.PrefillStarting, Images = images }.Start(linked.Token, out producer);
             DateTimeOffset created = DateTimeOffset.UtcNow;
             string messageId = "msg-" + Guid.NewGuid().ToString("N");
 

@@ -139,6 +139,15 @@ public class LocalLlmChatClientOptions
     /// <value>Default: empty.</value>
     public IDictionary<string, string> Adapters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether a message may name an image by a <c>file://</c> <see cref="UriContent"/>, which the client then reads from
+    /// this machine's disk (vision models only). Off, a file URI is an <see cref="ArgumentException"/> saying to send the
+    /// bytes as <see cref="DataContent"/>: turn it on only when whoever writes the messages may read your files. URLs
+    /// of other schemes are never fetched. Docs: docs/images-and-adapters.md.
+    /// </summary>
+    /// <value>Default: false.</value>
+    public bool AllowImageFiles { get; set; }
+
     /// <summary>Test hook: runs on the generation thread just before prefill.</summary>
     internal Action? PrefillStarting { get; set; }
 

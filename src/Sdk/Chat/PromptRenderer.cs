@@ -11,7 +11,12 @@ namespace LocalLlm;
 /// </summary>
 internal static class PromptRenderer
 {
-    public readonly record struct RenderedPrompt(string Text, int[] Tokens, int DroppedMessages);
+    /// <param name="Text">The rendered prompt (with image placeholders where images are).</param>
+    /// <param name="Tokens">Its token ids.</param>
+    /// <param name="DroppedMessages">Messages truncation dropped.</param>
+    /// <param name="Images">The image processor's inputs when the prompt holds images (its tokens then include the image
+    /// placeholders, negative ids); null for text. The caller disposes them after the generation ends.</param>
+    public readonly record struct RenderedPrompt(string Text, int[] Tokens, int DroppedMessages, ImageInputs? Images = null);
 
     /// <exception cref="ArgumentException">No messages, or a role the chat format has no place for.</exception>
     /// <exception cref="PromptLengthException">The prompt does not fit and truncation is off (or cannot help).</exception>
@@ -20,7 +25,7 @@ internal static class PromptRenderer
     {
         List<ChatMessage> given = [.. messages];
         // Checked before the instructions join: messages[i] in an error is the caller's index.
-        RequestValidation.Prompt(model.Info, given, options);
+        var images = RequestValidation.Prompt(model.Info, given, options, clientOptions.AllowImageFiles);
         List<ChatMessage> list = WithInstructions(given, options?.Instructions);
         if (list.Count == 0)
             throw new ArgumentException("The message list is empty; send at least one user message.", nameof(messages));
@@ -30,13 +35,23 @@ internal static class PromptRenderer
         int dropped = 0;
         while (true)
         {
-            string text = Format(model, list, options, clientOptions);
-            int[] tokens = model.Encode(text);
-            model.ValidateTokens(tokens);
+            // Images become numbered placeholders in the turns still in the prompt; their tokens are counted before the processor runs.
+            var (shown, ordered) = images.Count > 0 ? PromptImages.Number(list, images) : (list, []);
+            string text = Format(model, shown, options, clientOptions);
+            int[] tokens;
+            if (ordered.Count > 0)
+            {
+                tokens = PromptImages.Tokens(model, text, ordered);
+            }
+            else
+            {
+                tokens = model.Encode(text);
+                model.ValidateTokens(tokens);
+            }
             if (tokens.Length < context)
             {
                 if (dropped > 0) Log.PromptTruncated(logger, tokens.Length, context, dropped);
-                return new(text, tokens, dropped);
+                return new(text, tokens, dropped, ordered.Count > 0 ? model.ProcessImages(text, ordered) : null);
             }
             if (clientOptions.Truncation != PromptTruncation.DropOldestTurns || !DropOldest(list))
                 throw new PromptLengthException(tokens.Length, context);
@@ -64,7 +79,10 @@ internal static class PromptRenderer
         if (string.IsNullOrWhiteSpace(instructions)) return messages;
         if (messages.Count > 0 && messages[0].Role == ChatRole.System)
         {
-            messages[0] = new ChatMessage(ChatRole.System, instructions + "\n\n" + messages[0].Text);
+            // Prepended as text, so a system message's other contents (an image) stay where they were.
+            var merged = messages[0].Clone();
+            merged.Contents = [new TextContent(instructions + "\n\n"), .. messages[0].Contents];
+            messages[0] = merged;
             return messages;
         }
         messages.Insert(0, new ChatMessage(ChatRole.System, instructions));

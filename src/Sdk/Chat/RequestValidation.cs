@@ -80,13 +80,28 @@ internal static partial class RequestValidation
         if (options.Tools is { Count: > 0 } tools) Tools(tools);
     }
 
-    /// <summary>Checks what needs the model: the messages' text (nothing that cannot reach the native tokenizer intact) and TopK against the vocabulary (called from <see cref="PromptRenderer.Render"/>).</summary>
-    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, a message holds an image or file for a text-only model, or TopK exceeds the vocabulary.</exception>
-    /// <exception cref="NotSupportedException">A message holds an image or file for a model with a vision processor (images are not passed to models yet).</exception>
-    public static void Prompt(ModelInfo model, IReadOnlyList<ChatMessage> messages, ChatOptions? options)
+    /// <summary>Largest image a request may hold, in bytes (a PNG or JPEG; the processor decodes it in native code).</summary>
+    public const int MaxImageBytes = 20 * 1024 * 1024;
+
+    /// <summary>Largest image side, in pixels (the decoded RGB image is width × height × 3 bytes).</summary>
+    public const int MaxImageSide = 4096;
+
+    /// <summary>Most images per request (phi3v gives each up to 2,509 prompt tokens).</summary>
+    public const int MaxImages = 8;
+
+    /// <summary>
+    /// Checks what needs the model: the messages' text (nothing that cannot reach the native tokenizer intact), TopK
+    /// against the vocabulary, and images (called from <see cref="PromptRenderer.Render"/>). Returns the checked images
+    /// by their content, in message order.
+    /// </summary>
+    /// <exception cref="ArgumentException">A message's text holds a lone surrogate or a NUL character, a message holds an image for a text-only model, a file that is not an image, or an image that is not a usable PNG/JPEG; or TopK exceeds the vocabulary.</exception>
+    /// <exception cref="NotSupportedException">A message holds an image for a vision model type LocalLlm cannot prompt (not phi3v).</exception>
+    public static Dictionary<AIContent, PromptImage> Prompt(ModelInfo model, IReadOnlyList<ChatMessage> messages, ChatOptions? options, bool allowImageFiles = false)
     {
         if (options?.TopK is { } k && k > model.VocabSize)
             throw new ArgumentOutOfRangeException(nameof(options.TopK), k, $"ChatOptions.TopK must be at most the model's vocabulary size, {model.VocabSize} (was {k}).");
+        var images = new Dictionary<AIContent, PromptImage>(ReferenceEqualityComparer.Instance);
+        int placeholderAt = -1;
         for (int i = 0; i < messages.Count; i++)
         {
             var m = messages[i] ?? throw new ArgumentException($"messages[{i}] is null; remove it.", nameof(messages));
@@ -94,32 +109,82 @@ internal static partial class RequestValidation
             {
                 switch (content)
                 {
-                    case TextContent text: Text(text.Text, nameof(messages), $"messages[{i}] (text)"); break;
+                    case TextContent text:
+                        Text(text.Text, nameof(messages), $"messages[{i}] (text)");
+                        if (placeholderAt < 0 && text.Text is { } t && PromptImages.PlaceholderPattern().IsMatch(t)) placeholderAt = i;
+                        break;
                     case FunctionCallContent call:
                         Text(call.Name, nameof(messages), $"messages[{i}] (tool call name)");
                         if (call.Arguments is not null)
                             foreach (var (name, value) in call.Arguments) Text(name + ArgumentText(value), nameof(messages), $"messages[{i}] (tool call argument '{name}')");
                         break;
                     case FunctionResultContent result when result.Result is string s: Text(s, nameof(messages), $"messages[{i}] (tool result)"); break;
-                    case DataContent or UriContent: Media(model, content, i); break;
+                    case DataContent or UriContent:
+                        images[content] = Image(model, content, i, allowImageFiles);
+                        if (images.Count > MaxImages)
+                            throw new ArgumentException($"messages hold more than {MaxImages} images; send at most {MaxImages} per request (each takes up to {PromptImages.ImageTokens(1, 1):N0} prompt tokens).", nameof(messages));
+                        break;
                 }
             }
         }
+        if (images.Count > 0 && placeholderAt >= 0)
+            throw new ArgumentException($"messages[{placeholderAt}] has text that looks like an image placeholder (<|image_N|>); with images in the request the processor would read it as one. Remove it: LocalLlm places each image's placeholder where the image is in the message.", nameof(messages));
+        return images;
     }
 
     /// <summary>
-    /// An image, audio clip or file (<see cref="DataContent"/>, <see cref="UriContent"/>) would reach the model as nothing:
-    /// the prompt is text only. Never drop it silently; say which model and what to do.
+    /// An image, audio clip or file (<see cref="DataContent"/>, <see cref="UriContent"/>): for a text-only model it would
+    /// reach the model as nothing, so it is refused, never dropped; for a phi3v model it must be a PNG or JPEG of a sane
+    /// size, as bytes (or a local file when the client allows it), checked here before the native decoder sees it.
     /// </summary>
-    private static void Media(ModelInfo model, AIContent content, int index)
+    /// <exception cref="ArgumentException">The content cannot be given to this model; the message says why and what to do.</exception>
+    /// <exception cref="NotSupportedException">The model's vision type is not one LocalLlm can prompt.</exception>
+    public static PromptImage Image(ModelInfo model, AIContent content, int index, bool allowImageFiles)
     {
+        const string param = "messages";
         string media = content switch { DataContent d => d.MediaType, UriContent u => u.MediaType, _ => "" };
-        string what = media.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? "an image" : "a file";
-        string where = $"messages[{index}] holds {what} ({media})";
+        bool isImage = media.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
+        string where = $"messages[{index}] holds {(isImage ? "an image" : "a file")} ({media})";
         const string fix = "Remove it, or describe it in text.";
-        if (model.HasVisionProcessor)
-            throw new NotSupportedException($"{where}. Model '{model.Id}' has a vision processor, but LocalLlm passes only text to models; the model would answer without it. {fix}");
-        throw new ArgumentException($"{where}, but model '{model.Id}' reads text only: it has no vision processor (no \"vision\" section in {Path.Combine(model.Folder, "genai_config.json")}), so it would answer without it. {fix}", "messages");
+        if (!model.HasVisionProcessor)
+            throw new ArgumentException($"{where}, but model '{model.Id}' reads text only: it has no vision processor (no \"vision\" section in {Path.Combine(model.Folder, "genai_config.json")}), so it would answer without it. {fix} Or use a vision model (a phi3v folder such as Phi-3.5-vision-instruct).", param);
+        if (!PromptImages.SupportedModelTypes.Contains(model.ModelType))
+            throw new NotSupportedException($"{where}. Model '{model.Id}' has a vision processor of type '{model.ModelType}', but LocalLlm prompts images only for model types {string.Join(", ", PromptImages.SupportedModelTypes)} (Phi-3-vision, Phi-3.5-vision); the model would answer without it. {fix}");
+        if (!isImage)
+            throw new ArgumentException($"{where}, but model '{model.Id}' reads text and images (PNG, JPEG) only. {fix}", param);
+
+        byte[] bytes;
+        if (content is DataContent data)
+        {
+            bytes = data.Data.ToArray();
+        }
+        else
+        {
+            var uri = ((UriContent)content).Uri;
+            if (!uri.IsFile)
+                throw new ArgumentException($"{where} by URL ({uri.Scheme}://…); LocalLlm never downloads. Fetch the image and pass its bytes as DataContent.", param);
+            if (!allowImageFiles)
+                throw new ArgumentException($"{where} as a file URI ({uri.LocalPath}), but reading local files is off. Pass the bytes as DataContent, or set LocalLlmChatClientOptions.AllowImageFiles = true (config LocalLlm:AllowImageFiles) if requests may name files on this machine.", param);
+            var file = new FileInfo(uri.LocalPath);
+            if (!file.Exists)
+                throw new ArgumentException($"{where} as a file URI, but '{file.FullName}' does not exist.", param);
+            if (file.Length > MaxImageBytes)
+                throw new ArgumentException($"{where}: '{file.FullName}' is {file.Length:N0} bytes; at most {MaxImageBytes:N0} are accepted. Scale it down or compress it.", param);
+            bytes = File.ReadAllBytes(file.FullName);
+        }
+        if (bytes.Length > MaxImageBytes)
+            throw new ArgumentException($"{where} of {bytes.Length:N0} bytes; at most {MaxImageBytes:N0} are accepted. Scale it down or compress it.", param);
+        if (PromptImages.Format(bytes) is not { } format)
+            throw new ArgumentException($"{where} that is not a PNG or JPEG image ({(bytes.Length == 0 ? "it is empty" : "its bytes start with neither signature")}): LocalLlm reads PNG and JPEG only. Convert it.", param);
+        if (format == "JPEG" && !PromptImages.HasJpegEnd(bytes))
+            throw new ArgumentException($"{where} whose JPEG data has no end-of-image marker: the file is cut. Send the whole image.", param);
+        if (PromptImages.Size(bytes) is not { } size)
+            throw new ArgumentException($"{where} whose {format} header does not parse (a cut or damaged file). Send the whole image.", param);
+        if (size.Width > MaxImageSide || size.Height > MaxImageSide)
+            throw new ArgumentException($"{where} of {size.Width} × {size.Height} pixels; at most {MaxImageSide} on a side are accepted. Scale it down (the processor resizes it to at most 16 crops of 336 × 336 anyway).", param);
+        if (PromptImages.Normalize(bytes, out string? error) is not { } png)
+            throw new ArgumentException($"{where} that does not decode as {format} ({error}): the file is cut or damaged. Send the whole image.", param);
+        return new PromptImage(png, format, size.Width, size.Height);
     }
 
     /// <summary>

@@ -97,6 +97,17 @@ internal sealed class CachedGenerator : IDisposable
         return reused;
     }
 
+    /// <summary>Gives this new generator an image prompt (<see cref="LocalLlm.Prefill.SetInputs"/>); nothing is reused.</summary>
+    /// <exception cref="InvalidOperationException">The processor built another number of prompt tokens than LocalLlm counted (the prompt was sized and admitted by that count).</exception>
+    public int Prefill(ImageInputs images, int promptLength, CancellationToken cancellationToken)
+    {
+        LocalLlm.Prefill.SetInputs(Generator, images, cancellationToken);
+        ulong count = Generator.TokenCount();
+        if (count != (ulong)promptLength)
+            throw new InvalidOperationException($"The image processor of '{_info.Id}' made a prompt of {count} tokens where LocalLlm counted {promptLength}; this model's processor is not the phi3v one LocalLlm knows. Report it with the model folder.");
+        return 0;
+    }
+
     /// <summary>Records the sequence before parking: the next request matches its prompt against it.</summary>
     /// <param name="sampledLength">Prompt tokens plus tokens sampled by the request.</param>
     /// <remarks>

@@ -19,6 +19,9 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
     /// <summary>Generators held by running requests now, process-wide (tests check that none leak). Idle generators parked in a <see cref="KvCachePool"/> are not counted.</summary>
     internal static int LiveGenerators => Volatile.Read(ref s_liveGenerators);
 
+    /// <summary>The image processor's inputs when the prompt holds images: the generator takes them instead of <c>prompt</c>'s tokens (never reused, never pooled: the request's plan has no key).</summary>
+    internal ImageInputs? Images { get; init; }
+
     /// <summary>Test hook: runs on the generation thread just before the prompt is appended (prefill).</summary>
     internal Action? PrefillStarting { get; init; }
 
@@ -83,7 +86,9 @@ internal sealed class GenerationLoop(LocalModel model, int[] prompt, GenerationS
         {
             var loop = new TokenLoop(generator, ct);
             PrefillStarting?.Invoke();
-            int reused = cached.Prefill(prompt, loop); // interruptible chunk by chunk; a cancelled generator is never reused
+            int reused = Images is null
+                ? cached.Prefill(prompt, loop) // interruptible chunk by chunk; a cancelled generator is never reused
+                : cached.Prefill(Images, prompt.Length, ct);
             answer.PrefillDone(reused);
             if (reused > 0)
             {

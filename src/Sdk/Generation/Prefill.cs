@@ -52,4 +52,25 @@ internal static class Prefill
             }
         }
     }
+
+    /// <summary>
+    /// Gives a new generator the image processor's inputs (token ids with image placeholders, pixel values): ONNX
+    /// Runtime GenAI accepts images only as a generator's first inputs, in one call, so an image prompt is never
+    /// chunked or appended to a cached prefix. Cancellation sets the terminate flag as for <see cref="Append"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static void SetInputs(Generator generator, ImageInputs inputs, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var terminate = cancellationToken.Register(static g => ((Generator)g!).SetRuntimeOption("terminate_session", "1"), generator);
+        try
+        {
+            generator.SetInputs(inputs.Tensors);
+        }
+        catch (OnnxRuntimeGenAIException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw;
+        }
+    }
 }

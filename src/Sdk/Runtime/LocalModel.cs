@@ -15,6 +15,8 @@ public sealed class LocalModel : IDisposable
     private readonly Model _model;
     private readonly Tokenizer _tokenizer;
     private readonly object _tokenizerLock = new();
+    private readonly object _visionLock = new();
+    private MultiModalProcessor? _processor;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private int _leases;
@@ -165,6 +167,54 @@ public sealed class LocalModel : IDisposable
         lock (_tokenizerLock) return NativeTokenizer.ApplyChatTemplate(template, messagesJson, toolsJson, add_generation_prompt: true);
     }
 
+    /// <summary>
+    /// Runs the model's image processor (ONNX Runtime GenAI's <c>MultiModalProcessor</c>, created on first use) on a
+    /// prompt whose placeholders name <paramref name="images"/> in order; one request at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException">The processor refused an image (it does not decode); ParamName <c>messages</c>.</exception>
+    internal ImageInputs ProcessImages(string prompt, IReadOnlyList<PromptImage> images)
+    {
+        lock (_visionLock)
+        {
+            _processor ??= new MultiModalProcessor(NativeModel);
+            string? folder = null;
+            Images? loaded = null;
+            try
+            {
+                if (images.Count == 1)
+                {
+                    loaded = Images.Load(images[0].Png);
+                }
+                else
+                {
+                    // The 0.20 wrapper loads one image from memory, or several from files.
+                    folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "localllm-images-" + Guid.NewGuid().ToString("N"));
+                    Directory.CreateDirectory(folder);
+                    string[] paths = [.. images.Select((_, i) => System.IO.Path.Combine(folder, $"{i}.png"))];
+                    for (int i = 0; i < paths.Length; i++) File.WriteAllBytes(paths[i], images[i].Png);
+                    loaded = Images.Load(paths);
+                }
+                return new ImageInputs(_processor.ProcessImages(prompt, loaded), loaded, images.Count);
+            }
+            catch (OnnxRuntimeGenAIException e)
+            {
+                loaded?.Dispose();
+#pragma warning disable CA2208 // ParamName is the request field (the messages), as everywhere in RequestValidation.
+                throw new ArgumentException($"The image processor of '{Info.Id}' could not read an image of the request: {e.Message.Trim()} Send a valid PNG or JPEG.", "messages", e);
+#pragma warning restore CA2208
+            }
+            catch
+            {
+                loaded?.Dispose();
+                throw;
+            }
+            finally
+            {
+                if (folder is not null) Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
     internal TokenizerStream CreateTokenizerStream()
     {
         lock (_tokenizerLock) return NativeTokenizer.CreateStream();
@@ -214,6 +264,7 @@ public sealed class LocalModel : IDisposable
         if (Interlocked.Exchange(ref _released, 1) != 0) return;
         // Reverse creation order.
         Adapters.Dispose();
+        _processor?.Dispose();
         _tokenizer.Dispose();
         _model.Dispose();
         _stopping.Dispose();
