@@ -19,7 +19,8 @@ internal static class EncoderTrain
 
     /// <summary>A head: linear (Hidden 0) or one hidden layer.</summary>
     /// <summary>A head: linear (Hidden 0), one hidden layer, or (Hidden -1) sparse n-grams with the embedding and the v1 log-odds when asked.</summary>
-    private sealed record Variant(string Name, int Hidden, double Regularization, bool Embedding = true, bool V1 = true);
+    /// <remarks><see cref="V1Whole"/>: every window gets the v1 log-odds of its text's whole window (one v1 run per text instead of one per window).</remarks>
+    private sealed record Variant(string Name, int Hidden, double Regularization, bool Embedding = true, bool V1 = true, bool V1Whole = false);
 
     private static readonly Variant[] s_variants =
     [
@@ -31,6 +32,7 @@ internal static class EncoderTrain
         new("sparse n-grams + v1, no embedding, L2 1e-5", -1, 1e-5, Embedding: false),
         new("sparse n-grams + embedding, no v1, L2 1e-5", -1, 1e-5, V1: false),
         new("sparse n-grams alone, L2 1e-5", -1, 1e-5, Embedding: false, V1: false),
+        new("sparse n-grams + embedding + v1 of the whole text, L2 1e-5", -1, 1e-5, V1Whole: true),
     ];
 
     /// <summary>One encoder input: a window of a row, with its training label (null: not trained on).</summary>
@@ -38,7 +40,8 @@ internal static class EncoderTrain
 
     /// <param name="staticDims">0: all-MiniLM-L6-v2 (cached embeddings); else the static encoder distilled to that many dimensions.</param>
     /// <param name="only">When not empty, only these candidates (indices into the variant list) are fitted.</param>
-    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only)
+    /// <param name="augment">Adds <see cref="Augment"/>'s training rows.</param>
+    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment)
     {
         var variants = only.Length == 0 ? s_variants : [.. only.Select(i => s_variants[i])];
         shippedVariant = Array.IndexOf(variants, s_variants[shippedVariant]);
@@ -48,6 +51,8 @@ internal static class EncoderTrain
         var goals = Datasets.TrainGoals().Select(g => g.Goal).ToList();
         rows.AddRange(SyntheticPrompts.Attacks(goals, Enumerable.Range(0, SyntheticPrompts.AttackStyles.Length), seed: 1).Select(a => new Row(a.Text, RowKind.Attack, "synthetic", Split.Train)));
         rows.AddRange(SyntheticPrompts.Ordinary(Enumerable.Range(0, SyntheticPrompts.OrdinaryStyles.Length)).Select(o => new Row(o.Text, RowKind.HardNegative, "synthetic-benign", Split.Train)));
+        if (augment)
+            rows.AddRange(Augment.Rows(rows));
         PrintCounts(rows);
 
         var windows = new List<Window>();
@@ -130,6 +135,9 @@ internal static class EncoderTrain
 
             if (write && v == shippedVariant && trained is SparseLogistic sl)
             {
+                if (!variants[v].V1Whole)
+                    throw new InvalidOperationException("The shipped v2 format reads the v1 log-odds of the whole text: ship a V1Whole candidate.");
+                var firstWindow = rowWindows.Select(w => w[0]).ToArray();
                 // v2 (the default check): the static table, then the weights over [n-grams, its vector, v1 log-odds].
                 StaticDistill.Run(repoRoot, staticDims, write: true);
                 string outPath = Path.Combine(repoRoot, "src", "Sdk.Guardrails", "Attacks", "Model", "prompt-attack-v2.bin");
@@ -147,7 +155,7 @@ internal static class EncoderTrain
                 using (var file = File.OpenRead(outPath))
                 using (var table = File.OpenRead(StaticDistill.ShippedPath(repoRoot)))
                     loaded = PromptAttackStaticClassifier.Load(file, StaticEncoder.Load(table), ngram);
-                double maxDiff = Enumerable.Range(0, Math.Min(2000, windows.Count)).Max(i => Math.Abs(loaded.ScoreWindow(windows[i].Text) - model(i)));
+                double maxDiff = Enumerable.Range(0, Math.Min(2000, windows.Count)).Max(i => Math.Abs(loaded.ScoreWindow(windows[i].Text, x[firstWindow[windows[i].Row]][^1]) - model(i)));
                 Console.WriteLine($"reloaded; max probability difference on 2000 windows {maxDiff:E1}");
             }
             else if (write && v == shippedVariant)
@@ -177,7 +185,7 @@ internal static class EncoderTrain
         var means = new double[variants.Length];
         foreach (string group in attackGroups.Concat(heldOutBenign))
         {
-            int[] test = Indices(rows, r => r.Group == group);
+            int[] test = Indices(rows, r => r.Group == group && !r.Augmented);
             bool attack = rows[test[0]].IsAttack;
             var cells = new List<string>();
             for (int v = 0; v < variants.Length; v++)
@@ -261,10 +269,14 @@ internal static class EncoderTrain
         {
             // Ablations drop the embedding's or the v1 log-odds' features.
             int last = AttackNgrams.Buckets + x[0].Length - 1;
-            var used = variant.Embedding && variant.V1 ? sparse : [.. sparse.Select(f =>
+            var whole = new Dictionary<int, int>();
+            for (int i = windows.Count - 1; i >= 0; i--)
+                whole[windows[i].Row] = i;
+            var used = variant.Embedding && variant.V1 && !variant.V1Whole ? sparse : [.. sparse.Select((f, i) =>
             {
                 int[] keep = [.. Enumerable.Range(0, f.Item1.Length).Where(k => f.Item1[k] < AttackNgrams.Buckets || (f.Item1[k] == last ? variant.V1 : variant.Embedding))];
-                return ((int[])[.. keep.Select(k => f.Item1[k])], (float[])[.. keep.Select(k => f.Item2[k])]);
+                float[] wv = sparse[whole[windows[i].Row]].Item2;
+                return ((int[])[.. keep.Select(k => f.Item1[k])], (float[])[.. keep.Select(k => f.Item1[k] == last && variant.V1Whole ? wv[^1] : f.Item2[k])]);
             })];
             var sl = SparseLogistic.Fit([.. idx.Select(i => used[i])], y, weight, AttackNgrams.Buckets + x[0].Length, variant.Regularization, epochs: 8);
             model = sl;

@@ -5,11 +5,11 @@ namespace LocalLlm.Guardrails.Attacks;
 /// <summary>
 /// The v2 prompt-attack classifier that <see cref="PromptAttackCheck"/> runs by default: one logistic regression over
 /// a window's hashed n-grams (<see cref="AttackNgrams"/>), its <see cref="StaticEncoder"/> vector (distilled from
-/// all-MiniLM-L6-v2) and the v1 n-gram <see cref="PromptAttackClassifier"/>'s log-odds. A text is read as the windows of
+/// all-MiniLM-L6-v2) and the v1 n-gram <see cref="PromptAttackClassifier"/>'s log-odds of the whole text. A text is read as the windows of
 /// <see cref="PromptAttackEncoderClassifier.Windows"/> (the whole, and the sentence chunks of a long text) and scores
 /// its highest window, so an instruction hidden in a pasted document is read on its own. No model run beyond the v1
-/// classifier: about a millisecond for a 512-token prompt. Trained by eng/GuardTrainer (<c>train-encoder --static
-/// --variant 2 --write</c>); see docs/guardrails.md. Thread-safe.
+/// classifier (run once per text): a few milliseconds for a 512-token prompt. Trained by eng/GuardTrainer
+/// (<c>train-encoder --static --variant 8 --augment --write</c>); see docs/guardrails.md. Thread-safe.
 /// </summary>
 internal sealed class PromptAttackStaticClassifier
 {
@@ -53,14 +53,17 @@ internal sealed class PromptAttackStaticClassifier
     public double Score(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var windows = PromptAttackEncoderClassifier.Windows(text);
+        // The v1 classifier reads the whole (first) window once; its log-odds count in every window's score.
+        double v1 = PromptAttackEncoderClassifier.Logit(_v1.Score(windows[0]));
         double best = 0;
-        foreach (string window in PromptAttackEncoderClassifier.Windows(text))
-            best = Math.Max(best, ScoreWindow(window));
+        foreach (string window in windows)
+            best = Math.Max(best, ScoreWindow(window, v1));
         return best;
     }
 
-    /// <summary>Returns one window's attack probability.</summary>
-    internal double ScoreWindow(string window)
+    /// <summary>Returns one window's attack probability, given the v1 log-odds of the text's whole window.</summary>
+    internal double ScoreWindow(string window, double v1LogOdds)
     {
         double z = _bias;
         var (index, value) = AttackNgrams.Features(window);
@@ -69,7 +72,7 @@ internal sealed class PromptAttackStaticClassifier
         float[] e = _encoder.Embed(window);
         for (int k = 0; k < e.Length; k++)
             z += _embeddingWeights[k] * e[k];
-        z += _v1Weight * PromptAttackEncoderClassifier.Logit(_v1.Score(window));
+        z += _v1Weight * v1LogOdds;
         return 1 / (1 + Math.Exp(-z));
     }
 
@@ -78,7 +81,7 @@ internal sealed class PromptAttackStaticClassifier
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         if (reader.ReadInt32() != Magic || reader.ReadInt32() != Version)
-            throw new InvalidOperationException("The v2 prompt-attack weights are not a version-1 LLPA file; retrain with eng/GuardTrainer train-encoder --static --variant 2 --write.");
+            throw new InvalidOperationException("The v2 prompt-attack weights are not a version-1 LLPA file; retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --write.");
         string modelId = reader.ReadString();
         double threshold = reader.ReadDouble();
         float bias = reader.ReadSingle(), v1Weight = reader.ReadSingle();
@@ -86,7 +89,7 @@ internal sealed class PromptAttackStaticClassifier
         if (modelId != encoder.ModelId || dims != encoder.Dimensions || buckets != AttackNgrams.Buckets || !(threshold is >= 0 and <= 1))
             throw new InvalidOperationException(
                 $"The v2 prompt-attack weights were trained on {modelId} ({dims} dimensions, {buckets} n-gram buckets), but the package has {encoder.ModelId} " +
-                $"({encoder.Dimensions} dimensions, {AttackNgrams.Buckets} buckets); retrain with eng/GuardTrainer train-encoder --static --variant 2 --write.");
+                $"({encoder.Dimensions} dimensions, {AttackNgrams.Buckets} buckets); retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --write.");
         var ngram = new Half[buckets];
         for (int i = 0; i < buckets; i++)
             ngram[i] = reader.ReadHalf();

@@ -23,11 +23,7 @@ public sealed class PromptAttackEncoderTests(EncoderFixture fixture) : IClassFix
     }
 
     [Theory]
-    [InlineData(AttackTexts.SyntheticAttack, true)]
-    [InlineData(AttackTexts.PoisonedEmail, true)]
-    [InlineData(AttackTexts.CleanEmail, false)]
-    [InlineData(AttackTexts.OrdinaryQuestion, false)]
-    [InlineData(AttackTexts.HarmlessRolePlay, false)]
+    [MemberData(nameof(AttackTexts.Labelled), MemberType = typeof(AttackTexts))]
     public async Task Check_WithEncoder_DecidesByTheEncoderClassifier(string text, bool attack)
     {
         Assert.Null(PromptAttackHeuristics.Match(text)); // the classifier decides, not a rule
