@@ -41,8 +41,10 @@ internal static class EncoderTrain
     /// <param name="staticDims">0: all-MiniLM-L6-v2 (cached embeddings); else the static encoder distilled to that many dimensions.</param>
     /// <param name="only">When not empty, only these candidates (indices into the variant list) are fitted.</param>
     /// <param name="augment">Adds <see cref="Augment"/>'s training rows.</param>
-    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment)
+    /// <param name="lookAlikeThreshold">The threshold also keeps the look-alike benign tune prompts at or under 1% (not only the ordinary ones).</param>
+    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment, bool lookAlikeThreshold = false)
     {
+        bool Benign(Row r) => r.Kind == RowKind.Ordinary || (lookAlikeThreshold && r.Kind == RowKind.HardNegative && !r.Group.StartsWith("synthetic", StringComparison.Ordinal));
         var variants = only.Length == 0 ? s_variants : [.. only.Select(i => s_variants[i])];
         shippedVariant = Array.IndexOf(variants, s_variants[shippedVariant]);
         var clock = Stopwatch.StartNew();
@@ -106,7 +108,7 @@ internal static class EncoderTrain
         {
             Func<int, double> model = Fit(rows, windows, x, sparse, variants[v], r => r.Split == Split.Train && !EvalOnly(r), out object trained);
             double[] scores = RowScores(model);
-            double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && r.Kind == RowKind.Ordinary));
+            double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r)));
             Console.WriteLine();
             Console.WriteLine($"### {variants[v].Name}: threshold {t:0.0000}");
             Console.WriteLine();
@@ -192,7 +194,7 @@ internal static class EncoderTrain
             {
                 var model = Fit(rows, windows, x, sparse, variants[v], r => r.Split == Split.Train && r.Group != group && !EvalOnly(r));
                 double[] scores = RowScores(model);
-                double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && r.Kind == RowKind.Ordinary && r.Group != group));
+                double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r) && r.Group != group));
                 double rate = test.Count(i => scores[i] >= t) / (double)test.Length;
                 if (attack)
                     means[v] += rate / attackGroups.Length;
