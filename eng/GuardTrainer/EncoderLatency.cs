@@ -6,8 +6,9 @@ using LocalLlm.Guardrails.Attacks;
 namespace LocalLlm.GuardTrainer;
 
 /// <summary>
-/// p50/p95 of <see cref="PromptAttackCheck"/> with the encoder (heuristics + n-gram + all-MiniLM-L6-v2 + head) on a
-/// 512-token prompt and on a 2,300-character document, with all cores and with one thread. Generated text only.
+/// p50/p95 of <see cref="PromptAttackCheck"/> on a generated 512-token prompt: the v2 default (heuristics, hashed
+/// n-grams, static encoder, v1 n-gram classifier), v1 alone, and the all-MiniLM-L6-v2 head, with all cores and with one
+/// encoder thread. Generated text only.
 /// </summary>
 internal static class EncoderLatency
 {
@@ -20,6 +21,22 @@ internal static class EncoderLatency
             prompt += words[n % words.Length] + (n % 17 == 16 ? ". " : " ");
         Console.WriteLine($"prompt: {counter.CountTokens(prompt)} tokens, {prompt.Length} characters, {PromptAttackEncoderClassifier.Windows(prompt).Count} windows; {reps} timed calls after 3 warm-up calls");
         Console.WriteLine();
+        // Where v2's time goes, per part, over the prompt's windows.
+        var windows = PromptAttackEncoderClassifier.Windows(prompt);
+        foreach (var (part, run) in new (string, Action)[]
+        {
+            ("windows", () => PromptAttackEncoderClassifier.Windows(prompt)),
+            ("hashed n-grams", () => { foreach (string w in windows) AttackNgrams.Features(w); }),
+            ("static encoder", () => { foreach (string w in windows) StaticEncoder.Shipped.Embed(w); }),
+            ("v1 classifier (whole window, once)", () => PromptAttackClassifier.Shipped.Score(windows[0])),
+        })
+        {
+            for (int i = 0; i < 3; i++) run();
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < reps; i++) run();
+            Console.WriteLine($"v2 part {part}: {Stopwatch.GetElapsedTime(start).TotalMilliseconds / reps:0.00} ms mean");
+        }
+        Console.WriteLine();
         Console.WriteLine("| encoder threads | check | p50 ms | p95 ms | max ms |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
         foreach (int threads in new[] { 0, 1 })
@@ -27,7 +44,8 @@ internal static class EncoderLatency
             using var encoder = new LocalEmbeddingGenerator(new LocalEmbeddingOptions { IntraOpThreads = threads });
             var checks = new (string Name, IGuardrailCheck Check)[]
             {
-                ("n-gram only (no encoder)", new PromptAttackCheck()),
+                ("v2 default: n-grams + static encoder + v1 (no model run)", new PromptAttackCheck()),
+                ("v1 n-gram classifier only", new PromptAttackCheck(PromptAttackClassifier.Shipped)),
                 ("encoder (whole text + chunks)", new PromptAttackCheck(encoder)),
             };
             foreach (var (name, check) in checks)

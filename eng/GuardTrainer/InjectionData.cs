@@ -18,7 +18,8 @@ internal enum RowKind
 /// One row for the encoder detector. <see cref="Group"/> is the unit of leave-one-source-out evaluation (sources that
 /// share templates are one group); <see cref="Indirect"/> marks a document with an injected instruction (or its clean twin).
 /// </summary>
-internal sealed record Row(string Text, RowKind Kind, string Group, Split Split, bool Indirect = false, string? Injection = null)
+/// <remarks><see cref="Augmented"/>: made by <see cref="Augment"/> for training; never scored.</remarks>
+internal sealed record Row(string Text, RowKind Kind, string Group, Split Split, bool Indirect = false, string? Injection = null, bool Augmented = false)
 {
     public bool IsAttack => Kind == RowKind.Attack;
 }

@@ -6,7 +6,10 @@ string command = args.Length > 0 ? args[0] : "help";
 return command switch
 {
     "train" => Train.Run(repoRoot, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : null),
-    "train-encoder" => EncoderTrain.Run(repoRoot, write: args.Contains("--write"), shippedVariant: 0),
+    "train-encoder" => EncoderTrain.Run(repoRoot, write: args.Contains("--write"), shippedVariant: StaticDims(args) > 0 ? 8 : 0, staticDims: StaticDims(args),
+        only: [.. args.Select((a, i) => (a, i)).Where(p => p.a == "--variant" && p.i + 1 < args.Length).Select(p => int.Parse(args[p.i + 1], System.Globalization.CultureInfo.InvariantCulture))],
+        augment: args.Contains("--augment"), lookAlikeThreshold: args.Contains("--look-alike-threshold")),
+    "distill-static" => StaticDistill.Run(repoRoot, StaticDims(args) is > 0 and var d ? d : StaticDistill.DefaultDimensions, write: args.Contains("--write")),
     "encoder-latency" => await EncoderLatency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200),
     "score" => await ScoreStdinAsync(),
     "eval" => await Eval.RunAsync(),
@@ -28,15 +31,30 @@ static async Task<int> ScoreStdinAsync()
     return 0;
 }
 
+// --static [dims]: the static encoder (default dimensions) instead of all-MiniLM-L6-v2.
+static int StaticDims(string[] args)
+{
+    int i = Array.IndexOf(args, "--static");
+    if (i < 0)
+        return 0;
+    return i + 1 < args.Length && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out int d) ? d : StaticDistill.DefaultDimensions;
+}
+
 static int Help()
 {
     Console.WriteLine("""
         usage: dotnet run --project eng/GuardTrainer -c Release -- <command>
           train [n] train the prompt-attack classifier and write it into src/Sdk.Guardrails/Attacks/Model
                     (n forces candidate n instead of the one chosen on the validation slice)
-          train-encoder [--write]
+          train-encoder [--static [dims]] [--variant n]... [--augment] [--look-alike-threshold] [--write]
                   the encoder classifier: leave-one-source-out, dev and PAIR tables for each candidate;
-                  --write puts the shipped candidate's weights into src/Sdk.Guardrails/Attacks/Model
+                  --static: over the static encoder distilled from all-MiniLM-L6-v2 (default 128 dimensions)
+                  instead of the model itself; --variant: only these candidates; --augment: training-only
+                  indirect and obfuscated copies (Augment.cs); --look-alike-threshold: the 1% false-positive
+                  threshold also over the look-alike benign tune prompts; --write puts the shipped candidate's weights (and the static
+                  table) into src/Sdk.Guardrails/Attacks/Model
+          distill-static [--static dims] [--write]
+                  distils the static encoder table (src/Sdk.Guardrails/Attacks/Model/prompt-attack-static.bin)
           encoder-latency [n]
                   p50/p95 of the attack check with the encoder on a 512-token prompt (n timed calls, default 200)
           score   reads a text from stdin, prints the encoder classifier's probability per window

@@ -27,7 +27,8 @@ internal static class EncoderRouter
         double[] X(string prompt) => [.. byText[prompt].Select(v => (double)v)];
 
         // Cross-validate the heads' L2 and the blend weight of the n-gram gain score (both z-scored on the fold).
-        double[] l2s = [1e-4, 1e-3, 1e-2];
+        // Head candidates: logistic regressions (L2) and one-hidden-layer MLPs (negative: weight decay of a 32-unit MLP).
+        double[] l2s = [1e-4, 1e-3, 1e-2, -1e-4, -1e-3];
         double[] blends = [0, 0.5, 1, 2, double.PositiveInfinity]; // weight of the encoder score; ∞ = encoder alone
         var cv = new double[l2s.Length, blends.Length];
         foreach (var (fit, validation) in folds)
@@ -93,11 +94,17 @@ internal static class EncoderRouter
         return [.. s.Select(v => sd > 0 ? (v - m) / sd : 0)];
     }
 
-    /// <summary>P(strong right) − P(weak right), each a logistic regression on the embedding.</summary>
+    /// <summary>P(strong right) − P(weak right), each a logistic regression (L2 <paramref name="l2"/>) or, for a negative value, a 32-unit MLP (weight decay −<paramref name="l2"/>) on the embedding.</summary>
     private static Func<double[], double> FitHeads(List<MmluRow> rows, Func<string, double[]> x, double l2)
     {
         var features = rows.Select(r => x(r.Prompt)).ToList();
         var ones = rows.Select(_ => 1.0).ToList();
+        if (l2 < 0)
+        {
+            var strongMlp = Mlp.Fit(features, [.. rows.Select(r => r.StrongCorrect ? 1.0 : 0)], ones, 32, -l2, epochs: 6);
+            var weakMlp = Mlp.Fit(features, [.. rows.Select(r => r.WeakCorrect ? 1.0 : 0)], ones, 32, -l2, epochs: 6);
+            return f => strongMlp.Score(f) - weakMlp.Score(f);
+        }
         var strong = LogisticRegression.Fit(features, [.. rows.Select(r => r.StrongCorrect ? 1.0 : 0)], ones, l2);
         var weak = LogisticRegression.Fit(features, [.. rows.Select(r => r.WeakCorrect ? 1.0 : 0)], ones, l2);
         return f => strong.Score(f) - weak.Score(f);

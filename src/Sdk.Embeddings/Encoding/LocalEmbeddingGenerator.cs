@@ -150,6 +150,23 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         return vectors;
     }
 
+    /// <summary>
+    /// Embeds each vocabulary token on its own ([CLS] token [SEP]) into unit-length vectors, indexed by token id: the
+    /// table eng/GuardTrainer distils a static (look-up) encoder from.
+    /// </summary>
+    /// <param name="vocabularySize">The number of token ids (vocab.txt's lines).</param>
+    /// <returns>One vector per token id.</returns>
+    internal float[][] EmbedVocabulary(int vocabularySize)
+    {
+        var ids = new int[vocabularySize][];
+        for (int i = 0; i < ids.Length; i++)
+            ids[i] = [_cls, i, _sep];
+        var vectors = new float[ids.Length][];
+        for (int start = 0; start < ids.Length; start += 256)
+            RunBatch(ids, [.. Enumerable.Range(start, Math.Min(256, ids.Length - start))], vectors);
+        return vectors;
+    }
+
     /// <summary>Counts the tokens of <paramref name="text"/> as the model reads it ([CLS] and [SEP] included, before truncation).</summary>
     /// <param name="text">The text.</param>
     /// <returns>The token count.</returns>
@@ -267,6 +284,16 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
                 v[k] *= scale;
             vectors[batch[r]] = v;
         }
+    }
+
+    /// <summary>The built-in model's vocabulary (vocab.txt), one token per id.</summary>
+    internal static string[] BuiltInVocabulary()
+    {
+        using var reader = new StreamReader(OpenResource(ResourcePrefix + ".vocab.txt"));
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+            lines.Add(line);
+        return [.. lines];
     }
 
     private static Stream OpenResource(string name) =>
