@@ -12,7 +12,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = new Option<bool>("--quick") { Description = "Smoke mode: tiny models, few repetitions, under 2 minutes." };
 var suites = new Option<string[]>("--suite", "-s")
 {
-    Description = "Suites to run (overhead, precision, quality, context, decoding, concurrency, turns, middleware, ep, embeddings, adapters, soak, cancellation, all). Default all.",
+    Description = $"Suites to run ({string.Join(", ", BenchRunner.AllSuites.Select(s => s.Name))}, all). Default all.",
     AllowMultipleArgumentsPerToken = true,
 };
 var outDir = new Option<string>("--out", "-o") { Description = "Folder for report.md and the PNG plots.", DefaultValueFactory = _ => Path.Combine("artifacts", "bench") };

@@ -6,10 +6,11 @@ namespace LocalLlm;
 
 /// <summary>
 /// Continuous (iteration-level) batching on the CPU: one thread runs the model folder's decoder
-/// (<see cref="DecoderSession"/>) over every request that has a slot. Each iteration runs at most one prefill chunk of
-/// the oldest joining request (<see cref="LocalLlmChatClientOptions.PrefillChunkTokens"/> tokens, a batch-1 call on its
-/// slot) and then one decode step for all decoding rows together, so a new request joins between two decode steps, a
-/// long prompt never stalls the others for more than one chunk, and a finished or cancelled row leaves at once.
+/// (<see cref="DecoderSession"/>) over every request that has a slot. Each iteration runs one prefill chunk of each of
+/// the oldest joining requests (<see cref="LocalLlmChatClientOptions.PrefillChunkTokens"/> tokens, a batch-1 call on its
+/// slot, up to <see cref="PrefillLanes"/> calls at once) and then one decode step for all decoding rows together, so a
+/// new request joins between two decode steps, a long prompt never stalls the others for more than one chunk, and a
+/// finished or cancelled row leaves at once.
 /// Rows are not padded to each other: each has its own length in its own slot.
 /// Shared prefixes: a slot keeps its keys and values after its row ends, and any slot's computed prefix (a running
 /// row's too) is copied into a joining row's slot instead of prefilled again, so a common system prompt or a
@@ -33,7 +34,9 @@ internal sealed class BatchingEngine : IDisposable
     private readonly (int? TopK, double? TopP, double? RepetitionPenalty) _defaults;
     private DecoderSession? _decoder;
     private float[] _logits = [];
-    private Row? _prefilling;
+    private readonly List<Row> _filling = [];
+    private readonly float[][] _laneLogits = [.. Enumerable.Range(0, PrefillLanes).Select(_ => Array.Empty<float>())];
+    private Row[] _prefilling = [];
     private long _sequence;
     private int _disposed;
     private int _submitted;
@@ -178,7 +181,7 @@ internal sealed class BatchingEngine : IDisposable
         _incoming.Writer.TryComplete();
         // Abort the step in flight (ONNX Runtime checks the flag between nodes); the thread frees everything after it.
         _decodeRun.Terminate = true;
-        Volatile.Read(ref _prefilling)?.Cancel();
+        foreach (var row in Volatile.Read(ref _prefilling)) row.Cancel();
         if (_thread.IsAlive && !_thread.Join(TimeSpan.FromSeconds(30))) return; // never free what a running step may still touch
         _decodeRun.Dispose();
     }
@@ -206,17 +209,17 @@ internal sealed class BatchingEngine : IDisposable
                 while (_incoming.Reader.TryRead(out var row)) _waiting.AddLast(row);
                 DropCancelled();
                 AssignSlots();
-                Row? filling = NextToFill();
-                if (filling is null && !AnyDecoding())
+                SelectRowsToFill();
+                if (_filling.Count == 0 && !AnyDecoding())
                 {
                     // Idle: block this (dedicated) thread until the next request, or end when the engine is disposed.
                     if (!_incoming.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
                     continue;
                 }
-                if (filling is not null)
+                if (_filling.Count > 0)
                 {
                     if (AnyDecoding()) InterleavedChunks++;
-                    PrefillChunk(filling);
+                    PrefillChunks();
                 }
                 if (AnyDecoding()) DecodeStep();
             }
@@ -311,45 +314,83 @@ internal sealed class BatchingEngine : IDisposable
         row.Length = row.Prefilled = best;
     }
 
-    /// <summary>The oldest row still prefilling.</summary>
-    private Row? NextToFill()
+    /// <summary>
+    /// This iteration's prefill rows: the oldest rows still prefilling, up to <see cref="PrefillLanes"/>, each first
+    /// caught up to the longest prefix another slot holds. A row whose prompt shares more with an older prefilling
+    /// row's prompt than it holds waits for that row to compute the shared part, then copies it (so a system prompt
+    /// that several joining users share is computed once).
+    /// </summary>
+    private void SelectRowsToFill()
     {
-        Row? oldest = null;
-        foreach (var r in _rows)
-            if (r is { Decoding: false } && (oldest is null || r.Sequence < oldest.Sequence)) oldest = r;
-        return oldest;
+        _filling.Clear();
+        var prefilling = _rows.Where(r => r is { Decoding: false }).Select(r => r!).OrderBy(r => r.Sequence).ToList();
+        for (int i = 0; i < prefilling.Count && _filling.Count < PrefillLanes; i++)
+        {
+            var row = prefilling[i];
+            CatchUp(row);
+            bool waits = false;
+            for (int j = 0; j < i && !waits; j++) waits = Common(row.Prompt, prefilling[j].Prompt, prefilling[j].Prompt.Length) > row.Length;
+            if (!waits) _filling.Add(row);
+        }
     }
 
-    private void PrefillChunk(Row row)
+    /// <summary>
+    /// Prefill chunks run at once at most: two per core, 2 to 8. One ONNX Runtime call of a 32-token chunk leaves part
+    /// of the CPU idle, and calls on different slots touch disjoint KV memory, so the chunks of several joining rows run
+    /// together on one session. Measured on 2 cores, 8 joining ~450-token prompts: 1.7× the prefill throughput of one
+    /// lane with 2 lanes, 2× with 4, no more with 8. Each lane holds its chunk's logits (chunk × vocabulary floats).
+    /// </summary>
+    internal static int PrefillLanes { get; } = Math.Clamp(2 * Environment.ProcessorCount, 2, 8);
+
+    /// <summary>Runs one chunk of each row in <see cref="_filling"/> (concurrently when there are several), then advances them on this thread.</summary>
+    private void PrefillChunks()
     {
-        CatchUp(row);
-        int count = Math.Min(_chunk, row.Prompt.Length - row.Prefilled);
+        var rows = _filling;
+        int[] counts = new int[rows.Count];
+        var errors = new Exception?[rows.Count];
+        var logits = _laneLogits;
+        Volatile.Write(ref _prefilling, [.. rows]);
+        void Chunk(int i)
+        {
+            var row = rows[i];
+            counts[i] = Math.Min(_chunk, row.Prompt.Length - row.Prefilled);
+            try
+            {
+                _decoder!.Prefill(row.Slot, row.Prompt.AsSpan(row.Prefilled, counts[i]), row.Length, row.PrefillRun, ref logits[i]);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or ObjectDisposedException)
+            {
+                errors[i] = e;
+            }
+        }
         try
         {
-            Volatile.Write(ref _prefilling, row);
-            _decoder!.Prefill(row.Slot, row.Prompt.AsSpan(row.Prefilled, count), row.Length, row.PrefillRun, ref _logits);
-        }
-        catch (Exception e) when (e is OnnxRuntimeException or ObjectDisposedException && (row.Cancelled || Volatile.Read(ref _disposed) != 0))
-        {
-            Finish(row, new OperationCanceledException("The request was cancelled."));
-            return;
-        }
-        catch (OnnxRuntimeException e)
-        {
-            Finish(row, e); // this request's prompt failed; the others go on
-            return;
+            // Each chunk is a blocking native call: dedicated threads, so the thread pool's slow growth never serialises them.
+            var others = Enumerable.Range(1, rows.Count - 1).Select(i => Task.Factory.StartNew(() => Chunk(i), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            Chunk(0);
+            Task.WaitAll(others);
         }
         finally
         {
-            Volatile.Write(ref _prefilling, null);
+            Volatile.Write(ref _prefilling, []);
         }
-        row.Prefilled += count;
-        row.Length += count;
-        row.OwnPrefill += count;
-        if (row.Prefilled < row.Prompt.Length) return;
-        row.Reused = row.Prompt.Length - row.OwnPrefill;
-        row.Decoding = true;
-        Emit(row, row.Sampler.Next(_logits.AsSpan(0, _decoder.Vocab), 0));
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (errors[i] is { } e)
+            {
+                // Cancelled or disposed mid-chunk: the request ends cancelled; any other failure is this prompt's alone, the others go on.
+                Finish(row, row.Cancelled || Volatile.Read(ref _disposed) != 0 ? new OperationCanceledException("The request was cancelled.") : e);
+                continue;
+            }
+            row.Prefilled += counts[i];
+            row.Length += counts[i];
+            row.OwnPrefill += counts[i];
+            if (row.Prefilled < row.Prompt.Length) continue;
+            row.Reused = row.Prompt.Length - row.OwnPrefill;
+            row.Decoding = true;
+            Emit(row, row.Sampler.Next(logits[i].AsSpan(0, _decoder!.Vocab), 0));
+        }
     }
 
     /// <summary>One step over slots [0, last decoding slot]: slots in between that are not decoding ride along as dummy rows.</summary>

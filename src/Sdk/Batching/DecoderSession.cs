@@ -12,7 +12,8 @@ namespace LocalLlm;
 /// <c>n</c> slots are a valid [n, ...] tensor. Past and present are bound to the same memory (GroupQueryAttention's
 /// shared buffer, as ORT GenAI binds them), and each row's own length comes from its attention-mask row sum (GQA
 /// derives seqlens_k and rotary positions from it), so rows of different lengths run in one step.
-/// Not thread-safe: the engine thread alone calls it.
+/// The engine thread calls it, except that <see cref="Prefill"/> calls on different slots may run at once (each binds
+/// only its own slot's region; ONNX Runtime's Run is thread-safe).
 /// </summary>
 internal sealed unsafe class DecoderSession : IDisposable
 {
@@ -113,10 +114,12 @@ internal sealed unsafe class DecoderSession : IDisposable
     private static string[] Names(string pattern, int layers) =>
         [.. Enumerable.Range(0, layers).Select(i => pattern.Replace("%d", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))];
 
-    /// <summary>The session options genai_config names (threads, arena, config entries), as ORT GenAI applies them; ORT's defaults otherwise.</summary>
+    /// <summary>The session options genai_config names (threads, arena, config entries), as ORT GenAI applies them; otherwise one intra-op thread per core and ORT's defaults.</summary>
     private static SessionOptions CreateOptions(JsonObject decoder)
     {
         var options = new SessionOptions();
+        // ORT's own default (0) ran a prefill chunk on about one core of two here; naming every core made one call 1.4× faster.
+        options.IntraOpNumThreads = Environment.ProcessorCount;
         try
         {
             if (decoder["session_options"] is not JsonObject s) return options;
