@@ -147,6 +147,12 @@ internal static class EncoderTrain
                 model = Fit(rows, windows, x, sparse, variants[v], r => !EvalOnly(r), out trained);
                 var sl = (SparseLogistic)trained;
                 Console.WriteLine($"shipped: trained on every split; threshold {t:0.0000} (trained without the tune split, <= 1% on its ordinary rows)");
+                double[] shippedScores = RowScores(model);
+                foreach (string unseen in new[] { InjectionData.Pair, InjectionData.Gandalf })
+                {
+                    int[] u = Indices(rows, r => r.Group == unseen);
+                    Console.WriteLine($"shipped model, {unseen} (never trained on): {u.Count(i => shippedScores[i] >= t) / (double)u.Length:P1} of {u.Length}");
+                }
                 var firstWindow = rowWindows.Select(w => w[0]).ToArray();
                 // v2 (the default check): the static table, then the weights over [n-grams, its vector, v1 log-odds].
                 StaticDistill.Run(repoRoot, staticDims, write: true);
