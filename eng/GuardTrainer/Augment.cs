@@ -3,23 +3,26 @@ using System.Text;
 namespace LocalLlm.GuardTrainer;
 
 /// <summary>
-/// Training-only augmentation (never dev, tune or evaluation rows; each new row keeps its source's group, so a
-/// left-out source stays unseen): short direct attacks put at the start, middle or end of clean training documents
-/// (indirect injections in every source's style, not only TaskTracker's and BIPIA's), and obfuscated copies (case,
-/// spacing, digit-for-letter, spelled-out words) of attacks and, so that odd spelling alone is not read as an attack,
-/// of ordinary prompts. Deterministic.
+/// Training-only augmentation (each new row is never scored, keeps its parent's split, so a model fitted on the training
+/// split sees only copies of training rows, and its parent's source group, so a left-out source stays unseen): short
+/// direct attacks put at the start, middle or end of clean documents of the same split (indirect injections in every
+/// source's style, not only TaskTracker's and BIPIA's), and obfuscated copies (case, spacing, digit-for-letter,
+/// spelled-out words) of attacks and, so that odd spelling alone is not read as an attack, of ordinary prompts.
+/// Deterministic.
 /// </summary>
 internal static class Augment
 {
     public static List<Row> Rows(List<Row> rows)
     {
-        var carriers = rows.Where(r => r.Kind == RowKind.Ordinary && r.Indirect && r.Split == Split.Train).Select(r => r.Text).ToList();
+        var carriers = rows.Where(r => r.Kind == RowKind.Ordinary && r.Indirect && !r.Augmented).GroupBy(r => r.Split).ToDictionary(g => g.Key, g => g.Select(r => r.Text).ToList());
+        List<string> CarriersOf(Split s) => carriers.TryGetValue(s, out var list) && list.Count > 0 ? list : carriers[Split.Train];
         var added = new List<Row>();
-        foreach (var r in rows.Where(r => r.Split == Split.Train && !r.Indirect && !r.Group.StartsWith("synthetic", StringComparison.Ordinal)))
+        foreach (var r in rows.Where(r => r.Group is not InjectionData.Pair and not InjectionData.Gandalf && !r.Indirect && !r.Augmented && !r.Group.StartsWith("synthetic", StringComparison.Ordinal)))
         {
             uint h = InjectionData.Hash("augment" + r.Text);
-            if (r.IsAttack && r.Text.Length <= 400 && h % 2 == 0 && carriers.Count > 0)
-                added.Add(new Row(InjectionData.Insert(carriers[(int)(h / 2 % (uint)carriers.Count)], r.Text, (int)(h / 7 % 3)), RowKind.Attack, r.Group, Split.Train,
+            var docs = CarriersOf(r.Split);
+            if (r.IsAttack && r.Text.Length <= 400 && h % 2 == 0)
+                added.Add(new Row(InjectionData.Insert(docs[(int)(h / 2 % (uint)docs.Count)], r.Text, (int)(h / 7 % 3)), RowKind.Attack, r.Group, r.Split,
                     Indirect: true, Injection: r.Text, Augmented: true));
             if (r.Text.Length <= 600 && h % 3 == 0 && (r.IsAttack || h % 9 == 0))
                 added.Add(r with { Text = Obfuscate(r.Text, (int)h), Augmented = true });

@@ -89,7 +89,7 @@ internal static class EncoderTrain
         Console.WriteLine($"features ready in {clock.Elapsed.TotalSeconds:0} s");
 
         static bool EvalOnly(Row r) => r.Group is InjectionData.Pair or InjectionData.Gandalf;
-        string[] attackGroups = rows.Where(r => r.IsAttack && !EvalOnly(r) && r.Group != "synthetic").Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
+        string[] attackGroups = rows.Where(r => r.IsAttack && !EvalOnly(r) && !r.Group.StartsWith("synthetic", StringComparison.Ordinal)).Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
         string[] benignGroups = rows.Where(r => !r.IsAttack && !r.Group.StartsWith("synthetic", StringComparison.Ordinal)).Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
         string[] heldOutBenign = ["awesome-chatgpt-prompts", "bipia-clean", "piguard"];
 
@@ -135,10 +135,24 @@ internal static class EncoderTrain
             foreach (string g in benignGroups.Where(g => rows.Any(r => r.Group == g && r.Kind == RowKind.HardNegative)))
                 Report("  " + g, "benign: flagged", Indices(rows, r => r.Group == g && r.Split == Split.Dev));
 
-            if (write && v == shippedVariant && trained is SparseLogistic sl)
+            if (write && v == shippedVariant && trained is SparseLogistic)
             {
                 if (!variants[v].V1Whole)
                     throw new InvalidOperationException("The shipped v2 format reads the v1 log-odds of the whole text: ship a V1Whole candidate.");
+                // The shipped model learns from every row we have (all splits of every trained source; PAIR and gandalf stay
+                // unseen). Its threshold comes from the same recipe without the tune split: at most 1% false positives on the
+                // ordinary tune prompts, which that model never saw.
+                var tuneModel = Fit(rows, windows, x, sparse, variants[v], r => r.Split != Split.Tune && !EvalOnly(r));
+                t = Threshold(RowScores(tuneModel), Indices(rows, r => r.Split == Split.Tune && Benign(r)));
+                model = Fit(rows, windows, x, sparse, variants[v], r => !EvalOnly(r), out trained);
+                var sl = (SparseLogistic)trained;
+                Console.WriteLine($"shipped: trained on every split; threshold {t:0.0000} (trained without the tune split, <= 1% on its ordinary rows)");
+                double[] shippedScores = RowScores(model);
+                foreach (string unseen in new[] { InjectionData.Pair, InjectionData.Gandalf })
+                {
+                    int[] u = Indices(rows, r => r.Group == unseen);
+                    Console.WriteLine($"shipped model, {unseen} (never trained on): {u.Count(i => shippedScores[i] >= t) / (double)u.Length:P1} of {u.Length}");
+                }
                 var firstWindow = rowWindows.Select(w => w[0]).ToArray();
                 // v2 (the default check): the static table, then the weights over [n-grams, its vector, v1 log-odds].
                 StaticDistill.Run(repoRoot, staticDims, write: true);
@@ -180,29 +194,35 @@ internal static class EncoderTrain
             }
         }
         Console.WriteLine();
-        Console.WriteLine("## Leave one source out (classifier alone; threshold at <= 1% FPR on ordinary tune prompts of the other sources)");
-        Console.WriteLine();
-        Console.WriteLine("| held-out source | kind | rows | " + string.Join(" | ", variants.Select(v => v.Name)) + " |");
-        Console.WriteLine("| --- | --- | ---: | " + string.Join(" | ", variants.Select(_ => "---:")) + " |");
-        var means = new double[variants.Length];
-        foreach (string group in attackGroups.Concat(heldOutBenign))
+        foreach (bool allSplits in new[] { false, true })
         {
-            int[] test = Indices(rows, r => r.Group == group && !r.Augmented);
-            bool attack = rows[test[0]].IsAttack;
-            var cells = new List<string>();
-            for (int v = 0; v < variants.Length; v++)
+            Console.WriteLine(allSplits
+                ? "## Leave one source out, the shipped recipe: trained on the training and dev splits of the other sources, threshold at <= 1% FPR on their ordinary tune prompts"
+                : "## Leave one source out (classifier alone; trained on the training split of the other sources, threshold at <= 1% FPR on their ordinary tune prompts)");
+            Console.WriteLine();
+            Console.WriteLine("| held-out source | kind | rows | " + string.Join(" | ", variants.Select(v => v.Name)) + " |");
+            Console.WriteLine("| --- | --- | ---: | " + string.Join(" | ", variants.Select(_ => "---:")) + " |");
+            var means = new double[variants.Length];
+            foreach (string group in attackGroups.Concat(heldOutBenign))
             {
-                var model = Fit(rows, windows, x, sparse, variants[v], r => r.Split == Split.Train && r.Group != group && !EvalOnly(r));
-                double[] scores = RowScores(model);
-                double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r) && r.Group != group));
-                double rate = test.Count(i => scores[i] >= t) / (double)test.Length;
-                if (attack)
-                    means[v] += rate / attackGroups.Length;
-                cells.Add(rate.ToString("P1", CultureInfo.InvariantCulture));
+                int[] test = Indices(rows, r => r.Group == group && !r.Augmented);
+                bool attack = rows[test[0]].IsAttack;
+                var cells = new List<string>();
+                for (int v = 0; v < variants.Length; v++)
+                {
+                    var model = Fit(rows, windows, x, sparse, variants[v], r => (allSplits ? r.Split != Split.Tune : r.Split == Split.Train) && r.Group != group && !EvalOnly(r));
+                    double[] scores = RowScores(model);
+                    double t = Threshold(scores, Indices(rows, r => r.Split == Split.Tune && Benign(r) && r.Group != group));
+                    double rate = test.Count(i => scores[i] >= t) / (double)test.Length;
+                    if (attack)
+                        means[v] += rate / attackGroups.Length;
+                    cells.Add(rate.ToString("P1", CultureInfo.InvariantCulture));
+                }
+                Console.WriteLine($"| {group} | {(attack ? "attacks: detected" : "benign: flagged")} | {test.Length} | {string.Join(" | ", cells)} |");
             }
-            Console.WriteLine($"| {group} | {(attack ? "attacks: detected" : "benign: flagged")} | {test.Length} | {string.Join(" | ", cells)} |");
+            Console.WriteLine($"| mean over held-out attack sources | | | {string.Join(" | ", means.Select(m => m.ToString("P1", CultureInfo.InvariantCulture)))} |");
+            Console.WriteLine();
         }
-        Console.WriteLine($"| mean over held-out attack sources | | | {string.Join(" | ", means.Select(m => m.ToString("P1", CultureInfo.InvariantCulture)))} |");
 
         Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:0} s");
         return 0;
@@ -231,7 +251,8 @@ internal static class EncoderTrain
         return none ? false : null;
     }
 
-    private static int[] Indices(List<Row> rows, Func<Row, bool> select) => Enumerable.Range(0, rows.Count).Where(i => select(rows[i])).ToArray();
+    /// <summary>The scored rows (never an augmented copy) that <paramref name="select"/> picks.</summary>
+    private static int[] Indices(List<Row> rows, Func<Row, bool> select) => Enumerable.Range(0, rows.Count).Where(i => !rows[i].Augmented && select(rows[i])).ToArray();
 
     private static void PrintCounts(List<Row> rows)
     {

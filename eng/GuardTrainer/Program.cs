@@ -51,7 +51,7 @@ static int Help()
                   --static: over the static encoder distilled from all-MiniLM-L6-v2 (default 128 dimensions)
                   instead of the model itself; --variant: only these candidates; --augment: training-only
                   indirect and obfuscated copies (Augment.cs); --look-alike-threshold: the 1% false-positive
-                  threshold also over the look-alike benign tune prompts; --write puts the shipped candidate's weights (and the static
+                  threshold also over the look-alike benign tune prompts; --write puts the shipped candidate's weights (trained on every split; and the static
                   table) into src/Sdk.Guardrails/Attacks/Model
           distill-static [--static dims] [--write]
                   distils the static encoder table (src/Sdk.Guardrails/Attacks/Model/prompt-attack-static.bin)

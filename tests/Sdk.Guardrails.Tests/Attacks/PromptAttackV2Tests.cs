@@ -5,7 +5,8 @@ namespace LocalLlm.Guardrails.Tests;
 
 /// <summary>
 /// The shipped v2 classifier scored once over the fixed dev split of ../shared/datasets (eng/GuardTrainer's
-/// InjectionData: rows it was never trained on) and over PAIR (a method never trained on). Only rates are kept.
+/// InjectionData) and over PAIR (a method never trained on). Only rates are kept. The shipped weights are trained on
+/// every split, so the dev rates are a regression guard, not a generalisation measure (docs/guardrails.md has those).
 /// </summary>
 public sealed class DevSplitRates
 {
@@ -40,8 +41,8 @@ public sealed class DevSplitRates
 
 public sealed class PromptAttackV2Tests(DevSplitRates rates) : IClassFixture<DevSplitRates>
 {
-    // Measured at training (docs/guardrails.md): 84.2 %, 75.7 %, 75.9 %, 1.3 %, 8.0 %. The bounds sit a few points
-    // below (above for false positives), so a retrained model that loses ground fails here.
+    // The recipe fitted on the training split alone measured 84.2 %, 75.7 %, 75.9 %, 1.3 %, 8.0 % (docs/guardrails.md).
+    // The bounds sit a few points below (above for false positives), so a retrained model that loses ground fails here.
     [Fact]
     public void DevSplit_TrainedSources_AtLeast81Percent() => Assert.True(rates.TrainedSourceAttacks >= 0.81, $"detected {rates.TrainedSourceAttacks:P1}");
 
