@@ -76,7 +76,7 @@ internal sealed unsafe class DecoderSession : IDisposable
         try
         {
             string file = config["filename"]?.GetValue<string>() ?? "model.onnx";
-            _session = new InferenceSession(Path.Combine(info.Folder, file), _options);
+            _session = OpenSession(Path.Combine(info.Folder, file));
             _kvType = CheckGraph();
             _elementBytes = _kvType == TensorElementType.Float ? 4 : 2;
         }
@@ -95,6 +95,33 @@ internal sealed unsafe class DecoderSession : IDisposable
             _keys[l] = (nint)NativeMemory.AllocZeroed(bytes);
             _values[l] = (nint)NativeMemory.AllocZeroed(bytes);
         }
+    }
+
+    /// <summary>The session runs the LM head on each call's last position only (<see cref="LastPositionLogits"/>).</summary>
+    public bool LastPositionOnly { get; private set; }
+
+    /// <summary>Model files up to this size are read to rewrite the LM head; larger ones (weights inside the file) load as they are.</summary>
+    private const long RewriteLimitBytes = 1L << 30;
+
+    /// <summary>The folder's decoder with its LM head on the last position when the graph allows it, else as it is.</summary>
+    private InferenceSession OpenSession(string path)
+    {
+        if (new FileInfo(path).Length <= RewriteLimitBytes && LastPositionLogits.Rewrite(File.ReadAllBytes(path), _logits) is { } rewritten)
+        {
+            // A model read from memory finds its external data through this folder, as it would next to its file.
+            _options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(path))!);
+            try
+            {
+                var session = new InferenceSession(rewritten, _options);
+                LastPositionOnly = true;
+                return session;
+            }
+            catch (OnnxRuntimeException)
+            {
+                // The rewrite is an optimisation: a graph ONNX Runtime refuses after it loads as the folder has it.
+            }
+        }
+        return new InferenceSession(path, _options);
     }
 
     /// <summary>Opens the decoder for <paramref name="slots"/> rows of <paramref name="slotLength"/> positions.</summary>
@@ -240,7 +267,7 @@ internal sealed unsafe class DecoderSession : IDisposable
             _session.RunWithBinding(runOptions, binding);
             using var outputs = binding.GetOutputValues();
             int index = Array.IndexOf(binding.GetOutputNames(), _logits);
-            ReadLastPositions(outputs[index], rows, sequence, ref logits);
+            ReadLastPositions(outputs[index], rows, ref logits);
         }
         finally
         {
@@ -249,10 +276,11 @@ internal sealed unsafe class DecoderSession : IDisposable
     }
 
     /// <summary>The logits of each row's last position, as float.</summary>
-    private void ReadLastPositions(OrtValue value, int rows, int sequence, ref float[] logits)
+    private void ReadLastPositions(OrtValue value, int rows, ref float[] logits)
     {
         var shape = value.GetTensorTypeAndShape();
         int vocab = (int)shape.Shape[^1];
+        int sequence = (int)shape.Shape[1]; // 1 when the LM head runs on the last position only
         Vocab = vocab;
         if (logits.Length < rows * vocab) logits = new float[rows * vocab];
         if (shape.ElementDataType == TensorElementType.Float)
