@@ -269,8 +269,13 @@ internal static partial class RequestValidation
             Grammar(regex, LocalLlmOptionKeys.RegexGrammar);
             try { _ = new Regex(regex, RegexOptions.None, TimeSpan.FromSeconds(1)); }
             catch (ArgumentException e) { throw new ArgumentException($"{LocalLlmOptionKeys.RegexGrammar} is not a valid regular expression: {e.Message}", LocalLlmOptionKeys.RegexGrammar, e); }
+            Repetition(regex, LocalLlmOptionKeys.RegexGrammar, LocalLlmOptionKeys.RegexGrammar);
         }
-        if (lark is not null) Grammar(lark, LocalLlmOptionKeys.LarkGrammar);
+        if (lark is not null)
+        {
+            Grammar(lark, LocalLlmOptionKeys.LarkGrammar);
+            Repetition(lark, LocalLlmOptionKeys.LarkGrammar, LocalLlmOptionKeys.LarkGrammar + " (a regex terminal)");
+        }
         if (ExtraString(extra, LocalLlmOptionKeys.Adapter, "WithAdapter(name)") is { } adapter && !IsAdapterName(adapter))
             throw new ArgumentException($"{LocalLlmOptionKeys.Adapter} '{adapter}' is not a valid adapter name: use 1 to 64 letters, digits, '_', '-' or '.'.", LocalLlmOptionKeys.Adapter);
     }
@@ -292,6 +297,7 @@ internal static partial class RequestValidation
         Text(raw, option, what);
         if (FirstBadType(schema, "#") is { } bad)
             throw new ArgumentException($"{what} has \"type\": {bad.Value} at {bad.Path}; use one of {string.Join(", ", s_schemaTypes)}.", option);
+        foreach (string pattern in SchemaPatterns(schema)) Repetition(pattern, option, $"{what} has a \"pattern\" that");
         try
         {
             _ = JsonSchema.FromText(raw);

@@ -34,6 +34,10 @@ public sealed class RequestValidationTests
         { "instructions NUL", new ChatOptions { Instructions = "be\0nice" }, nameof(ChatOptions.Instructions) },
         { "TopK past vocabulary", new ChatOptions { TopK = 100_000 }, nameof(ChatOptions.TopK) },
         { "regex unclosed", new ChatOptions().WithRegexGrammar("(unclosed"), LocalLlmOptionKeys.RegexGrammar },
+        { "regex repeating 99,999 times", new ChatOptions().WithRegexGrammar("x{99999}"), LocalLlmOptionKeys.RegexGrammar },
+        { "regex nested counts past the limit", new ChatOptions().WithRegexGrammar("(ab{200}){100}"), LocalLlmOptionKeys.RegexGrammar },
+        { "lark terminal repeating 99,999 times", new ChatOptions().WithLarkGrammar("start: /x{99999}/"), LocalLlmOptionKeys.LarkGrammar },
+        { "schema pattern repeating 99,999 times", new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(Json("""{"type":"object","properties":{"id":{"type":"string","pattern":"^x{99999}$"}}}""")) }, nameof(ChatOptions.ResponseFormat) },
         { "regex and lark", new ChatOptions().WithRegexGrammar("a+").WithLarkGrammar("start: \"a\""), LocalLlmOptionKeys.LarkGrammar },
         { "17 beams", new ChatOptions { AdditionalProperties = new() { [LocalLlmOptionKeys.NumBeams] = 17 } }, LocalLlmOptionKeys.NumBeams },
         { "beams as a string", new ChatOptions { AdditionalProperties = new() { [LocalLlmOptionKeys.NumBeams] = "four" } }, LocalLlmOptionKeys.NumBeams },
@@ -124,5 +128,34 @@ public sealed class RequestValidationTests
         // With room the same request parses.
         options.MaxOutputTokens = 64;
         Assert.Equal(json, (await client.GetResponseAsync([new ChatMessage(ChatRole.User, json)], options)).Text);
+    }
+
+    // Counted by hand: nested counts multiply, alternatives take the larger side, escapes and classes are not quantifiers.
+    [Theory]
+    [InlineData("x{99999}", 99_999)]
+    [InlineData("(x{100}){100}", 10_000)]
+    [InlineData("(a{2}|b{9}){3}", 27)]
+    [InlineData("a{2,7}b{3,}", 7)]
+    [InlineData(@"\d{3}-\d{4}", 4)]
+    [InlineData(@"\p{L}{3}", 3)]
+    [InlineData("[{]{5}", 5)]
+    [InlineData(@"[\]{]{6}", 6)]
+    [InlineData(@"\{100}", 1)]
+    [InlineData("{abc}x{2,z}", 1)]
+    [InlineData("((a{10}){10}){10}", 1_000)]
+    [InlineData("(a)){9}", 9)]
+    public void LargestRepetition_NestedCountsMultiply(string regex, long expected) =>
+        Assert.Equal(expected, RequestValidation.LargestRepetition(regex));
+
+    [Fact]
+    public async Task GetResponseAsync_RegexAtTheRepetitionLimit_Answers()
+    {
+        using var model = ForgedModelTests.CopyModel(Sentence.Length);
+        using var client = new LocalLlmChatClient(model);
+
+        var response = await client.GetResponseAsync(s_hello, new ChatOptions { MaxOutputTokens = 4 }.WithRegexGrammar("(x{100}){100}"));
+
+        Assert.Equal(4, response.Usage?.OutputTokenCount);
+        Assert.Matches("^x+$", response.Text);
     }
 }

@@ -18,7 +18,10 @@ public sealed class BadRequestFuzzTests
     public async Task Fuzz_1200SeededBadRequests_NoCrashNoHangOnlyClearExceptions()
     {
         const int count = 1200;
-        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Lag = 13 + 8 });
+        // A 512-token context: max_tokens int.MaxValue is clamped to the context, and the 30-second limit must tell a hang
+        // from honest work. With 2,048, four beams to the limit are about a minute of ORT GenAI's beam search (its per-step
+        // cost grows with max_length), which is slow, not stuck.
+        string folder = ForgedModels.GetOrCreate(new ForgeOptions { Design = ModelDesign.Copy, Lag = 13 + 8, ContextLength = 512 });
 
         string output = await BadModelFolderTests.RunProbeAsync("fuzz", folder, Seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "0", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
