@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace LocalLlm;
 
 internal static partial class RequestValidation
@@ -96,22 +94,5 @@ internal static partial class RequestValidation
         if (parts.Length == 2 && parts[1].Length > 0
             && !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out high)) return null;
         return (Math.Max(low, high), close);
-    }
-
-    /// <summary>Every "pattern" string of a JSON schema (values under enum, const, default and examples are data).</summary>
-    private static IEnumerable<string> SchemaPatterns(JsonElement node)
-    {
-        if (node.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in node.EnumerateArray())
-                foreach (string p in SchemaPatterns(item)) yield return p;
-        }
-        if (node.ValueKind != JsonValueKind.Object) yield break;
-        foreach (var property in node.EnumerateObject())
-        {
-            if (property.Name is "enum" or "const" or "default" or "examples") continue;
-            if (property.NameEquals("pattern") && property.Value.ValueKind == JsonValueKind.String) yield return property.Value.GetString()!;
-            else foreach (string p in SchemaPatterns(property.Value)) yield return p;
-        }
     }
 }

@@ -295,9 +295,13 @@ internal static partial class RequestValidation
         string raw = schema.GetRawText();
         if (raw.Length > MaxGrammarLength) throw new ArgumentException($"{what} has {raw.Length} characters; at most {MaxGrammarLength} are accepted.", option);
         Text(raw, option, what);
-        if (FirstBadType(schema, "#") is { } bad)
-            throw new ArgumentException($"{what} has \"type\": {bad.Value} at {bad.Path}; use one of {string.Join(", ", s_schemaTypes)}.", option);
-        foreach (string pattern in SchemaPatterns(schema)) Repetition(pattern, option, $"{what} has a \"pattern\" that");
+        foreach (var (path, keyword) in SchemaKeywords(schema, "#"))
+        {
+            if (keyword.NameEquals("type") && !KnownType(keyword.Value))
+                throw new ArgumentException($"{what} has \"type\": {keyword.Value.GetRawText()} at {path}/type; use one of {string.Join(", ", s_schemaTypes)}.", option);
+            if (keyword.NameEquals("pattern") && keyword.Value.ValueKind == JsonValueKind.String)
+                Repetition(keyword.Value.GetString()!, option, $"{what} has a \"pattern\" at {path} that");
+        }
         try
         {
             _ = JsonSchema.FromText(raw);
@@ -308,39 +312,35 @@ internal static partial class RequestValidation
         }
     }
 
-    /// <summary>The first "type" value (string, or array of strings) outside the seven JSON types, with its JSON pointer.</summary>
-    private static (string Path, string Value)? FirstBadType(JsonElement node, string path)
+    /// <summary>
+    /// Every keyword of every schema object in <paramref name="node"/>, with the JSON pointer of its object. Values under
+    /// enum, const, default and examples are data, not schemas; names under "properties" are property names, not keywords.
+    /// </summary>
+    private static IEnumerable<(string Path, JsonProperty Keyword)> SchemaKeywords(JsonElement node, string path)
     {
-        switch (node.ValueKind)
+        if (node.ValueKind == JsonValueKind.Array)
         {
-            case JsonValueKind.Object:
-                foreach (var p in node.EnumerateObject())
-                {
-                    if (p.NameEquals("type"))
-                    {
-                        bool ok = p.Value.ValueKind switch
-                        {
-                            JsonValueKind.String => s_schemaTypes.Contains(p.Value.GetString()!),
-                            JsonValueKind.Array => p.Value.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String && s_schemaTypes.Contains(t.GetString()!)),
-                            _ => false,
-                        };
-                        // "type" is also an ordinary property name inside "properties"; only a schema's own keyword is checked.
-                        if (!ok && !path.EndsWith("/properties", StringComparison.Ordinal)) return (path + "/type", p.Value.GetRawText());
-                    }
-                    // Values (enum, const, default, examples) are data, not schemas.
-                    if (p.Name is "enum" or "const" or "default" or "examples") continue;
-                    if (FirstBadType(p.Value, path + "/" + p.Name) is { } bad) return bad;
-                }
-                return null;
-            case JsonValueKind.Array:
-                int i = 0;
-                foreach (var item in node.EnumerateArray())
-                    if (FirstBadType(item, $"{path}/{i++}") is { } bad) return bad;
-                return null;
-            default:
-                return null;
+            int i = 0;
+            foreach (var item in node.EnumerateArray())
+                foreach (var found in SchemaKeywords(item, $"{path}/{i++}")) yield return found;
+        }
+        if (node.ValueKind != JsonValueKind.Object) yield break;
+        bool names = path.EndsWith("/properties", StringComparison.Ordinal);
+        foreach (var p in node.EnumerateObject())
+        {
+            if (!names) yield return (path, p);
+            if (!names && p.Name is "enum" or "const" or "default" or "examples") continue;
+            foreach (var found in SchemaKeywords(p.Value, path + "/" + p.Name)) yield return found;
         }
     }
+
+    /// <summary>A "type" value llguidance knows: one of the seven JSON types, or an array of them.</summary>
+    private static bool KnownType(JsonElement type) => type.ValueKind switch
+    {
+        JsonValueKind.String => s_schemaTypes.Contains(type.GetString()!),
+        JsonValueKind.Array => type.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String && s_schemaTypes.Contains(t.GetString()!)),
+        _ => false,
+    };
 
     private static void Tools(IList<AITool> tools)
     {
