@@ -93,7 +93,7 @@ internal static class SoakCommand
                     await gate.WaitAsync(ct);
                     try { checkpointRss = Rss(); } finally { gate.Release(); }
                 }
-                if (i % 500 == 0) Console.Error.WriteLine($"soak {model}: {i}/{requests}, RSS {MiB(Rss())} MiB, cached generators {Interlocked.Read(ref generators)}");
+                if (i % 500 == 0) Console.Error.WriteLine($"soak {model}: {i}/{requests}, RSS {MiB(Rss())} MiB ({ProcessMemory.Breakdown()}), cached generators {Interlocked.Read(ref generators)}");
             }
         }
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(Worker, ct)));
