@@ -24,10 +24,11 @@ internal sealed class ConcurrencySuite : ISuite
         using var model = new Model(bm.Folder);
         using var tokenizer = new Tokenizer(model);
 
-        // ORT GenAI's own client (one Generator per call, no queue) gets the raw loop's text and exact length.
+        // Every engine prefills the same tokens: the folder's chat template over the prompt, which LocalLlm applies itself
+        // and the raw loop and ORT GenAI's own client (one Generator per call, no queue, exact length) are given.
         using var ortClient = new OnnxRuntimeGenAIChatClient(model, ownsModel: false, new OnnxRuntimeGenAIChatClientOptions
         {
-            PromptFormatter = (messages, _) => messages.Last().Text,
+            PromptFormatter = (messages, _) => RawLoopRunner.Template(tokenizer, messages.Last().Text),
         });
         // LocalLlm as an app gets it from AddLocalLlm: default options. The other batching mode is measured next to it.
         var defaults = new LocalLlmChatClientOptions();
@@ -37,11 +38,11 @@ internal sealed class ConcurrencySuite : ISuite
         IGenerationRunner localRunner = localLlm.Runner(), otherRunner = otherMode.Runner($"LocalLlmChatClient, Batching {other}");
         var engines = new List<(string Name, Func<IGenerationRunner> Create)>
         {
-            ("raw ORT GenAI generators, one thread each", () => new RawLoopRunner(model, tokenizer, SearchSettings.Greedy)),
+            ("raw ORT GenAI generators, one thread each", () => new RawLoopRunner(model, tokenizer, SearchSettings.Greedy, applyChatTemplate: true)),
             ("OnnxRuntimeGenAIChatClient (ORT)", () => new ChatClientRunner("OnnxRuntimeGenAIChatClient (ORT)", ortClient, (p, n) => new ChatOptions
             {
                 MaxOutputTokens = n,
-                AdditionalProperties = new() { ["min_length"] = PromptBuilder.Count(tokenizer, p) + n },
+                AdditionalProperties = new() { ["min_length"] = PromptBuilder.Count(tokenizer, RawLoopRunner.Template(tokenizer, p)) + n },
             })),
             ($"LocalLlm, default options (Batching {defaults.Batching}, MaxConcurrentRequests {defaults.MaxConcurrentRequests})", () => localRunner),
             ($"LocalLlm, default options but Batching {other}", () => otherRunner),
@@ -49,7 +50,7 @@ internal sealed class ConcurrencySuite : ISuite
 
         var md = new StringBuilder();
         var plots = new List<string>();
-        md.AppendLine($"Model: {bm.Name}. Every stream and repetition has its own prompt (a distinct number first), all streams start together; aggregate = all output tokens / wall time; TTFT p95 over every request of every repetition. Warm-up 1, median of {reps}.");
+        md.AppendLine($"Model: {bm.Name}. Every stream and repetition has its own prompt (a distinct number first), all streams start together; every engine gets it through the folder's chat template (the same prompt tokens); aggregate = all output tokens / wall time; TTFT p95 over every request of every repetition. Warm-up 1, median of {reps}.");
         if (context.Notes.TryGetValue("concurrency", out string? note))
             md.AppendLine(note);
         foreach (Workload w in workloads)
