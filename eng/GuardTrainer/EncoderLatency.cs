@@ -26,7 +26,7 @@ internal static class EncoderLatency
         foreach (var (part, run) in new (string, Action)[]
         {
             ("windows", () => PromptAttackEncoderClassifier.Windows(prompt)),
-            ("hashed n-grams", () => { foreach (string w in windows) AttackNgrams.Features(w); }),
+            ("hashed n-grams", () => { foreach (string w in windows) AttackNgrams.Features(w, cues: true); }),
             ("static encoder", () => { foreach (string w in windows) StaticEncoder.Shipped.Embed(w); }),
             ("v1 classifier (whole window, once)", () => PromptAttackClassifier.Shipped.Score(windows[0])),
         })

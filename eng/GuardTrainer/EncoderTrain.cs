@@ -42,7 +42,7 @@ internal static class EncoderTrain
     /// <param name="only">When not empty, only these candidates (indices into the variant list) are fitted.</param>
     /// <param name="augment">Adds <see cref="Augment"/>'s training rows.</param>
     /// <param name="lookAlikeThreshold">The threshold also keeps the look-alike benign tune prompts at or under 1% (not only the ordinary ones).</param>
-    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment, bool lookAlikeThreshold = false)
+    public static int Run(string repoRoot, bool write, int shippedVariant, int staticDims, int[] only, bool augment, bool lookAlikeThreshold = false, bool cues = false)
     {
         bool Benign(Row r) => r.Kind == RowKind.Ordinary || (lookAlikeThreshold && r.Kind == RowKind.HardNegative && !r.Group.StartsWith("synthetic", StringComparison.Ordinal));
         var variants = only.Length == 0 ? s_variants : [.. only.Select(i => s_variants[i])];
@@ -70,7 +70,7 @@ internal static class EncoderTrain
             }
         }
         Console.WriteLine($"{windows.Count} windows ({windows.Count(w => w.Label == true)} attack and {windows.Count(w => w.Label == false)} benign training labels)");
-        StaticEncoder? staticEncoder = staticDims > 0 ? StaticDistill.Build(staticDims) : null;
+        StaticEncoder? staticEncoder = staticDims > 0 ? StaticDistill.Build(staticDims, repoRoot) : null;
         string modelId = staticEncoder?.ModelId ?? LocalEmbeddingOptions.BuiltInModelId;
         float[][] embeddings = staticEncoder is null
             ? EmbeddingCache.Embed([.. windows.Select(w => w.Text)], $"guard-minilm-h{PromptAttackEncoderClassifier.HeadCharacters}-t{PromptAttackEncoderClassifier.TailCharacters}")
@@ -82,11 +82,24 @@ internal static class EncoderTrain
         // The sparse head's features: the window's hashed n-grams, then its embedding and the v1 n-gram log-odds (scaled to the n-grams' size).
         var sparse = windows.Select((w, i) =>
         {
-            var (idx, val) = AttackNgrams.Features(w.Text);
+            var (idx, val) = AttackNgrams.Features(w.Text, cues);
             int d = x[i].Length;
             return ((int[])[.. idx, .. Enumerable.Range(AttackNgrams.Buckets, d)], (float[])[.. val, .. x[i].Take(d - 1).Select(v => (float)v), (float)(x[i][d - 1] / 10)]);
         }).ToList();
         Console.WriteLine($"features ready in {clock.Elapsed.TotalSeconds:0} s");
+        if (cues)
+        {
+            // How often each structural cue fires in attacks, ordinary and look-alike rows (whole texts; counts only).
+            var fired = rows.Select(r => { var n = new HashSet<string>(); AttackCues.Extract(AttackText.Collapse(r.Text, 8192, lowerCase: false), (c, _) => n.Add(c)); return n; }).ToArray();
+            string[] names = [.. fired.SelectMany(f => f).Distinct().Order(StringComparer.Ordinal)];
+            Console.WriteLine("| cue | attacks | ordinary | look-alike |");
+            Console.WriteLine("| --- | ---: | ---: | ---: |");
+            foreach (string c in names)
+            {
+                string Rate(RowKind k) { int[] i = Indices(rows, r => r.Kind == k && !EvalOnly(r)); return (i.Count(j => fired[j].Contains(c)) / (double)i.Length).ToString("P1", CultureInfo.InvariantCulture); }
+                Console.WriteLine($"| {c} | {Rate(RowKind.Attack)} | {Rate(RowKind.Ordinary)} | {Rate(RowKind.HardNegative)} |");
+            }
+        }
 
         static bool EvalOnly(Row r) => r.Group is InjectionData.Pair or InjectionData.Gandalf;
         string[] attackGroups = rows.Where(r => r.IsAttack && !EvalOnly(r) && !r.Group.StartsWith("synthetic", StringComparison.Ordinal)).Select(r => r.Group).Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -155,7 +168,10 @@ internal static class EncoderTrain
                 }
                 var firstWindow = rowWindows.Select(w => w[0]).ToArray();
                 // v2 (the default check): the static table, then the weights over [n-grams, its vector, v1 log-odds].
-                StaticDistill.Run(repoRoot, staticDims, write: true);
+                if (StaticDistill.UsesCommittedTable(repoRoot, staticDims))
+                    Console.WriteLine("static table: the committed one, unchanged");
+                else
+                    StaticDistill.Run(repoRoot, staticDims, write: true);
                 string outPath = Path.Combine(repoRoot, "src", "Sdk.Guardrails", "Attacks", "Model", "prompt-attack-v2.bin");
                 int dense = x[0].Length - 1;
                 string data = $"{variants[v].Name} over [hashed n-grams, {modelId} vector, v1 n-gram log-odds] per window, text = max over windows; " +
@@ -164,7 +180,7 @@ internal static class EncoderTrain
                 using (var file = File.Create(outPath))
                     PromptAttackStaticClassifier.Write(file, modelId, t, sl.Bias, sl.Weights[AttackNgrams.Buckets + dense] / 10,
                         sl.Weights.AsSpan(0, AttackNgrams.Buckets), sl.Weights.AsSpan(AttackNgrams.Buckets, dense),
-                        DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), data);
+                        DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), data, cues);
                 Console.WriteLine($"wrote {Path.GetRelativePath(repoRoot, outPath)} ({new FileInfo(outPath).Length / 1024} KiB)");
                 // The shipped format (half-precision n-gram weights, the table read back) scores like the trained model.
                 PromptAttackStaticClassifier loaded;

@@ -8,7 +8,7 @@ return command switch
     "train" => Train.Run(repoRoot, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : null),
     "train-encoder" => EncoderTrain.Run(repoRoot, write: args.Contains("--write"), shippedVariant: StaticDims(args) > 0 ? 8 : 0, staticDims: StaticDims(args),
         only: [.. args.Select((a, i) => (a, i)).Where(p => p.a == "--variant" && p.i + 1 < args.Length).Select(p => int.Parse(args[p.i + 1], System.Globalization.CultureInfo.InvariantCulture))],
-        augment: args.Contains("--augment"), lookAlikeThreshold: args.Contains("--look-alike-threshold")),
+        augment: args.Contains("--augment"), lookAlikeThreshold: args.Contains("--look-alike-threshold"), cues: args.Contains("--cues")),
     "distill-static" => StaticDistill.Run(repoRoot, StaticDims(args) is > 0 and var d ? d : StaticDistill.DefaultDimensions, write: args.Contains("--write")),
     "encoder-latency" => await EncoderLatency.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200),
     "score" => await ScoreStdinAsync(),

@@ -2,7 +2,8 @@ namespace LocalLlm.Guardrails.Attacks;
 
 /// <summary>
 /// Hashed n-gram features of a text for the v2 prompt-attack classifier: lower-cased word unigrams and bigrams and
-/// character 4-grams (FNV-1a into <see cref="Buckets"/> buckets), log(1 + count) per bucket, each family L2-normalised.
+/// character 4-grams (FNV-1a into <see cref="Buckets"/> buckets), log(1 + count) per bucket, each family L2-normalised;
+/// optionally <see cref="AttackCues"/>' structural cues in the same buckets.
 /// The same code runs at training (eng/GuardTrainer) and at inference, so the features cannot drift apart.
 /// </summary>
 internal static class AttackNgrams
@@ -10,10 +11,18 @@ internal static class AttackNgrams
     /// <summary>The number of hash buckets (weights) the n-grams fall into.</summary>
     public const int Buckets = 1 << 18;
 
+    /// <summary>What a structural cue's log(1 + count) is multiplied by (1 beat 0.5 and 0.25 in leave-one-source-out).</summary>
+    private const float CueScale = 1f;
+
     /// <summary>Returns the non-zero features of <paramref name="text"/> as parallel index and value arrays.</summary>
-    public static (int[] Index, float[] Value) Features(string text)
+    /// <param name="text">The text.</param>
+    /// <param name="cues">Adds <see cref="AttackCues"/>' structural cues (a family of their own, not normalised).</param>
+    public static (int[] Index, float[] Value) Features(string text, bool cues)
     {
         string t = AttackText.Collapse(text, 8192, lowerCase: true);
+        var structure = new Dictionary<int, float>();
+        if (cues)
+            AttackCues.Extract(AttackText.Collapse(text, 8192, lowerCase: false), (name, v) => structure[(int)(Hash(name, 0x3C5E) % Buckets)] = CueScale * v);
         var words = new Dictionary<int, int>();
         var chars = new Dictionary<int, int>();
         int prev = -1, start = -1;
@@ -43,9 +52,14 @@ internal static class AttackNgrams
         for (int i = 0; i + 4 <= padded.Length; i++)
             Add(chars, (int)(Hash(padded.AsSpan(i, 4), 0x2C1B) % Buckets));
 
-        var index = new int[words.Count + chars.Count];
+        var index = new int[words.Count + chars.Count + structure.Count];
         var value = new float[index.Length];
         int n = 0;
+        foreach (var (bucket, v) in structure)
+        {
+            index[n] = bucket;
+            value[n++] = v;
+        }
         foreach (var family in new[] { words, chars })
         {
             double norm = 0;

@@ -15,7 +15,8 @@ internal sealed class PromptAttackStaticClassifier
 {
     internal const string ResourceName = "LocalLlm.Guardrails.prompt-attack-v2.bin";
     private const int Magic = 0x41504C4C; // "LLPA"
-    private const int Version = 1;
+    private const int Version = 1; // hashed n-grams
+    private const int VersionWithCues = 2; // hashed n-grams and AttackCues' structural cues
 
     private static readonly Lazy<PromptAttackStaticClassifier> s_shipped = new(() =>
     {
@@ -30,10 +31,12 @@ internal sealed class PromptAttackStaticClassifier
     private readonly float _bias;
     private readonly StaticEncoder _encoder;
     private readonly PromptAttackClassifier _v1;
+    private readonly bool _cues;
 
     private PromptAttackStaticClassifier(Half[] ngramWeights, float[] embeddingWeights, float v1Weight, float bias, double threshold,
-        StaticEncoder encoder, PromptAttackClassifier v1)
+        StaticEncoder encoder, PromptAttackClassifier v1, bool cues)
     {
+        _cues = cues;
         _ngramWeights = ngramWeights;
         _embeddingWeights = embeddingWeights;
         _v1Weight = v1Weight;
@@ -66,7 +69,7 @@ internal sealed class PromptAttackStaticClassifier
     internal double ScoreWindow(string window, double v1LogOdds)
     {
         double z = _bias;
-        var (index, value) = AttackNgrams.Features(window);
+        var (index, value) = AttackNgrams.Features(window, _cues);
         for (int k = 0; k < index.Length; k++)
             z += (float)_ngramWeights[index[k]] * value[k];
         float[] e = _encoder.Embed(window);
@@ -80,8 +83,9 @@ internal sealed class PromptAttackStaticClassifier
     internal static PromptAttackStaticClassifier Load(Stream stream, StaticEncoder encoder, PromptAttackClassifier v1)
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        if (reader.ReadInt32() != Magic || reader.ReadInt32() != Version)
-            throw new InvalidOperationException("The v2 prompt-attack weights are not a version-1 LLPA file; retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --write.");
+        int version = reader.ReadInt32() == Magic ? reader.ReadInt32() : -1;
+        if (version is not (Version or VersionWithCues))
+            throw new InvalidOperationException("The v2 prompt-attack weights are not a version-1 or -2 LLPA file; retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --cues --write.");
         string modelId = reader.ReadString();
         double threshold = reader.ReadDouble();
         float bias = reader.ReadSingle(), v1Weight = reader.ReadSingle();
@@ -89,23 +93,24 @@ internal sealed class PromptAttackStaticClassifier
         if (modelId != encoder.ModelId || dims != encoder.Dimensions || buckets != AttackNgrams.Buckets || !(threshold is >= 0 and <= 1))
             throw new InvalidOperationException(
                 $"The v2 prompt-attack weights were trained on {modelId} ({dims} dimensions, {buckets} n-gram buckets), but the package has {encoder.ModelId} " +
-                $"({encoder.Dimensions} dimensions, {AttackNgrams.Buckets} buckets); retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --write.");
+                $"({encoder.Dimensions} dimensions, {AttackNgrams.Buckets} buckets); retrain with eng/GuardTrainer train-encoder --static --variant 8 --augment --cues --write.");
         var ngram = new Half[buckets];
         for (int i = 0; i < buckets; i++)
             ngram[i] = reader.ReadHalf();
         var embedding = new float[dims];
         for (int i = 0; i < dims; i++)
             embedding[i] = reader.ReadSingle();
-        return new PromptAttackStaticClassifier(ngram, embedding, v1Weight, bias, threshold, encoder, v1);
+        return new PromptAttackStaticClassifier(ngram, embedding, v1Weight, bias, threshold, encoder, v1, version == VersionWithCues);
     }
 
     /// <summary>Writes the weights: n-gram buckets (as half precision), then the embedding's, the v1 log-odds' and the bias.</summary>
+    /// <remarks><paramref name="cues"/>: the n-gram weights include <see cref="AttackCues"/>' (a version-2 file).</remarks>
     internal static void Write(Stream stream, string encoderModelId, double threshold, float bias, float v1Weight, ReadOnlySpan<float> ngramWeights,
-        ReadOnlySpan<float> embeddingWeights, string trained, string data)
+        ReadOnlySpan<float> embeddingWeights, string trained, string data, bool cues = false)
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
-        writer.Write(Version);
+        writer.Write(cues ? VersionWithCues : Version);
         writer.Write(encoderModelId);
         writer.Write(threshold);
         writer.Write(bias);
