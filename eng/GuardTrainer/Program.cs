@@ -46,11 +46,12 @@ static int Help()
         usage: dotnet run --project eng/GuardTrainer -c Release -- <command>
           train [n] train the prompt-attack classifier and write it into src/Sdk.Guardrails/Attacks/Model
                     (n forces candidate n instead of the one chosen on the validation slice)
-          train-encoder [--static [dims]] [--variant n]... [--augment] [--look-alike-threshold] [--write]
+          train-encoder [--static [dims]] [--variant n]... [--augment] [--cues] [--look-alike-threshold] [--write]
                   the encoder classifier: leave-one-source-out, dev and PAIR tables for each candidate;
                   --static: over the static encoder distilled from all-MiniLM-L6-v2 (default 128 dimensions)
                   instead of the model itself; --variant: only these candidates; --augment: training-only
-                  indirect and obfuscated copies (Augment.cs); --look-alike-threshold: the 1% false-positive
+                  indirect and obfuscated copies (Augment.cs); --cues: AttackCues' structural cues in the hashed
+                  features (the shipped recipe); --look-alike-threshold: the 1% false-positive
                   threshold also over the look-alike benign tune prompts; --write puts the shipped candidate's weights (trained on every split; and the static
                   table) into src/Sdk.Guardrails/Attacks/Model
           distill-static [--static dims] [--write]

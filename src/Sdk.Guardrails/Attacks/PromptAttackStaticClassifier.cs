@@ -4,12 +4,12 @@ namespace LocalLlm.Guardrails.Attacks;
 
 /// <summary>
 /// The v2 prompt-attack classifier that <see cref="PromptAttackCheck"/> runs by default: one logistic regression over
-/// a window's hashed n-grams (<see cref="AttackNgrams"/>), its <see cref="StaticEncoder"/> vector (distilled from
+/// a window's hashed n-grams and structural cues (<see cref="AttackNgrams"/>, <see cref="AttackCues"/>), its <see cref="StaticEncoder"/> vector (distilled from
 /// all-MiniLM-L6-v2) and the v1 n-gram <see cref="PromptAttackClassifier"/>'s log-odds of the whole text. A text is read as the windows of
 /// <see cref="PromptAttackEncoderClassifier.Windows"/> (the whole, and the sentence chunks of a long text) and scores
 /// its highest window, so an instruction hidden in a pasted document is read on its own. No model run beyond the v1
 /// classifier (run once per text): a few milliseconds for a 512-token prompt. Trained by eng/GuardTrainer
-/// (<c>train-encoder --static --variant 8 --augment --write</c>); see docs/guardrails.md. Thread-safe.
+/// (<c>train-encoder --static --variant 8 --augment --cues --write</c>); see docs/guardrails.md. Thread-safe.
 /// </summary>
 internal sealed class PromptAttackStaticClassifier
 {
