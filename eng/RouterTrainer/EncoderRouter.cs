@@ -110,7 +110,7 @@ internal static class EncoderRouter
         return f => strong.Score(f) - weak.Score(f);
     }
 
-    private static List<MtBenchRow> LoadMtBench(string folder)
+    public static List<MtBenchRow> LoadMtBench(string folder)
     {
         var contaminated = File.ReadLines(Path.Combine(folder, "contaminated_prompts.jsonl")).Where(l => l.Length > 0)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("eval_prompt").GetString()!).ToHashSet(StringComparer.Ordinal);

@@ -16,17 +16,18 @@ var reportOption = new Option<FileInfo?>("--report") { Description = "Also write
 var seedOption = new Option<int>("--seed") { Description = "Split seed.", DefaultValueFactory = _ => 1 };
 var heldOutOption = new Option<double>("--held-out") { Description = "Held-out share of questions.", DefaultValueFactory = _ => 0.5 };
 var hashBitsOption = new Option<int>("--hash-bits") { Description = "Hashed feature space is 2^bits.", DefaultValueFactory = _ => 16 };
+var experimentOption = new Option<string?>("--experiment") { Description = "Cross-validate featurizer/learner variants (names containing this text, or 'all') on the training half; nothing is written or scored held-out." };
 var encoderOption = new Option<bool>("--encoder") { Description = "Evaluate router v2 on the sentence encoder (MMLU held-out half and MT-Bench) instead of training the n-gram classifier." };
 
 var root = new RootCommand("Train and evaluate the LocalLlm prompt-classifier router on RouteLLM MMLU.")
 {
-    dataOption, outOption, reportOption, seedOption, heldOutOption, hashBitsOption, encoderOption,
+    dataOption, outOption, reportOption, seedOption, heldOutOption, hashBitsOption, encoderOption, experimentOption,
 };
 root.SetAction(parse => Run(parse.GetValue(dataOption)!, parse.GetValue(outOption), parse.GetValue(reportOption),
-    parse.GetValue(seedOption), parse.GetValue(heldOutOption), parse.GetValue(hashBitsOption), parse.GetValue(encoderOption)));
+    parse.GetValue(seedOption), parse.GetValue(heldOutOption), parse.GetValue(hashBitsOption), parse.GetValue(encoderOption), parse.GetValue(experimentOption)));
 return root.Parse(args).Invoke();
 
-static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed, double heldOutShare, int hashBits, bool encoder)
+static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed, double heldOutShare, int hashBits, bool encoder, string? experiment)
 {
     if (!data.Exists)
     {
@@ -50,6 +51,11 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
         var candidate = trainOn(f.Fit);
         return RouterMetrics.Compute(f.Validation, [.. f.Validation.Select(r => (double)candidate.Score(r.Prompt))]).Apgr;
     });
+    if (experiment is not null)
+    {
+        Experiments.Run(folds, experiment);
+        return 0;
+    }
     if (encoder)
     {
         // The n-gram recipe at its shipped settings (L2 5, no subject head) is the blend partner.
@@ -111,6 +117,13 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     var weakOnly = Train(train, hashBits, bestL2, r => !r.WeakCorrect);
     results.Add(("weak-model-wrong head alone (P(small wrong))", RouterMetrics.Compute(test, [.. test.Select(r => (double)weakOnly.Score(r.Prompt))])));
 
+    // Cross-source: MT-Bench (judged chats, a different kind of prompt; never trained on), first turn, judge score 1-10.
+    var mtBench = EncoderRouter.LoadMtBench(Path.Combine(data.FullName, "..", "mt_bench"));
+    var mtQuality = mtBench.Select(r => (r.Weak, r.Strong)).ToList();
+    double mtClassifier = RouterMetrics.Compute(mtQuality, [.. mtBench.Select(r => (double)model.Score(r.Prompt))]).Apgr;
+    double mtLength = RouterMetrics.Compute(mtQuality, [.. mtBench.Select(r => (double)r.Prompt.Length)]).Apgr;
+    double mtRandom = Enumerable.Range(0, 200).Select(s => { var rng = new Random(s); return RouterMetrics.Compute(mtQuality, [.. mtBench.Select(_ => rng.NextDouble())]).Apgr; }).Average();
+
     // Threshold transfer: thresholds from training quantiles, measured on held-out prompts.
     var operating = new StringBuilder();
     foreach (double share in new[] { 0.2, 0.5, 0.8 })
@@ -169,10 +182,13 @@ static int Run(DirectoryInfo data, FileInfo? output, FileInfo? report, int seed,
     table.AppendLine();
     table.AppendLine(CultureInfo.InvariantCulture, $"Classifier overhead (featurize + score, {timings.Count} calls, 1 thread): p50 {p50 * 1000:F1} µs, p95 {p95 * 1000:F1} µs. Whole router decision (HybridRoutingChatClient, classifier strategy, {routerTimings.Count} requests): p50 {routerTimings[routerTimings.Count / 2] * 1000:F1} µs, p95 {routerTimings[(int)(routerTimings.Count * 0.95)] * 1000:F1} µs. (Measured on a shared, loaded 2-core machine.)");
     table.AppendLine();
+    table.AppendLine(CultureInfo.InvariantCulture, $"MT-Bench ({mtBench.Count} questions, turn 1, never trained on; weak mean judge score {mtBench.Average(r => r.Weak):F2}, strong {mtBench.Average(r => r.Strong):F2}): APGR prompt classifier {mtClassifier:F3}, prompt length {mtLength:F3}, random (mean of 200) {mtRandom:F3}.");
+    table.AppendLine();
     table.AppendLine("| target large share | threshold (train quantile) | held-out large share | held-out quality |");
     table.AppendLine("| --- | --- | --- | --- |");
     table.Append(operating);
     Console.WriteLine();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"prompt classifier held-out APGR {results[0].Metrics.Apgr:F4}, MT-Bench APGR {mtClassifier:F4}"));
     Console.Write(table);
 
     if (output is not null)
