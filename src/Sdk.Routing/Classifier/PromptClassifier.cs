@@ -9,7 +9,8 @@ namespace LocalLlm.Routing.Classifier;
 /// with <c>eng/RouterTrainer</c>.
 /// </summary>
 /// <remarks>
-/// The model is logistic regressions over hashed word 1-2 grams and a few shape features, trained on RouteLLM
+/// The model is logistic regressions over hashed word 1-2 grams (the answer options' words hashed apart from the
+/// question's), character 4-grams, bucketed shape tokens and a few dense shape features, trained on RouteLLM
 /// MMLU rows: one predicts whether the weak (small) model answers correctly, the other whether the strong (large)
 /// model does. The score is the expected gain of the large tier, P(large right) - P(small right), mapped to 0-1.
 /// (The format holds up to eight weighted heads; the trainer adds more only when cross-validation says they help.)
@@ -18,7 +19,7 @@ namespace LocalLlm.Routing.Classifier;
 public sealed class PromptClassifier
 {
     private const int Magic = 0x43524c4c; // "LLRC"
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2; // 2: featurizer v2 (option words apart, char 4-grams, shape buckets); 1: words only
     private const string DefaultResourceName = "LocalLlm.Routing.prompt-classifier.bin";
 
     private static readonly Lazy<PromptClassifier> s_default = new(() =>
