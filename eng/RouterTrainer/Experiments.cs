@@ -116,26 +116,7 @@ internal static class Experiments
 
     public static Func<string, double> Fit(IEnumerable<(string Prompt, bool Label, float Weight)> rows, FeatureConfig config, double l2)
     {
-        var ml = new MLContext(seed: 1);
-        int dimension = (1 << HashBits) + PromptFeaturizer.DenseCount;
-        var examples = rows.Select(r =>
-        {
-            var (indices, values) = Features(r.Prompt, config);
-            return new Example { Label = r.Label, Weight = r.Weight, Features = new VBuffer<float>(dimension, indices.Length, values, indices) };
-        }).ToList();
-        var schema = SchemaDefinition.Create(typeof(Example));
-        schema[nameof(Example.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
-        IDataView data = ml.Data.LoadFromEnumerable(examples, schema);
-        var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
-        {
-            L2Regularization = (float)l2,
-            L1Regularization = 0,
-            MaximumNumberOfIterations = 300,
-            ExampleWeightColumnName = nameof(Example.Weight),
-        });
-        var linear = trainer.Fit(data).Model.SubModel;
-        float[] w = [.. linear.Weights];
-        float b = linear.Bias;
+        var (w, b) = LogisticFit.Fit(rows.Select(r => (Features(r.Prompt, config), r.Label, r.Weight)), (1 << HashBits) + PromptFeaturizer.DenseCount, l2);
         return p =>
         {
             var (indices, values) = Features(p, config);

@@ -217,26 +217,8 @@ static TrainedModel Train(List<MmluRow> rows, int hashBits, double l2, Func<Mmlu
 
 static TrainedModel Fit(IEnumerable<(string Prompt, bool Label, float Weight)> rows, int hashBits, double l2)
 {
-    var ml = new MLContext(seed: 1);
-    int dimension = PromptFeaturizer.Dimension(hashBits);
-    var examples = rows.Select(r =>
-    {
-        var (indices, values) = PromptFeaturizer.Featurize(r.Prompt, hashBits);
-        return new Example { Label = r.Label, Weight = r.Weight, Features = new VBuffer<float>(dimension, indices.Length, values, indices) };
-    });
-    var schema = SchemaDefinition.Create(typeof(Example));
-    schema[nameof(Example.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
-    IDataView data = ml.Data.LoadFromEnumerable(examples, schema);
-    var trainer = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
-    {
-        L2Regularization = (float)l2,
-        L1Regularization = 0,
-        MaximumNumberOfIterations = 300,
-        ExampleWeightColumnName = nameof(Example.Weight),
-    });
-    var transformer = trainer.Fit(data);
-    var linear = transformer.Model.SubModel;
-    return new TrainedModel(hashBits, [.. linear.Weights], linear.Bias);
+    var (weights, bias) = LogisticFit.Fit(rows.Select(r => (PromptFeaturizer.Featurize(r.Prompt, hashBits), r.Label, r.Weight)), PromptFeaturizer.Dimension(hashBits), l2);
+    return new TrainedModel(hashBits, weights, bias);
 }
 
 static GainModel TrainGain(List<MmluRow> rows, int hashBits, double l2)
